@@ -1,0 +1,298 @@
+//! The provider layer: one trait for every IM service, typed outcomes, and the
+//! shared vocabulary the controller speaks. Nothing here knows about Kubernetes.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use async_trait::async_trait;
+
+/// Which hosted IM service a provider talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProviderKind {
+    Tencent,
+    NetEase,
+}
+
+impl fmt::Display for ProviderKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ProviderKind::Tencent => "tencent",
+            ProviderKind::NetEase => "netease",
+        })
+    }
+}
+
+/// Group types across both providers. Tencent's old and new spellings
+/// (`Private`/`Work`, `ChatRoom`/`Meeting`) are distinct values here because the
+/// user chose one; the Tencent client treats them as equivalent when comparing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GroupType {
+    // Tencent
+    Public,
+    Private,
+    ChatRoom,
+    AVChatRoom,
+    Community,
+    Work,
+    Meeting,
+    // NetEase
+    Advanced,
+    Super,
+}
+
+impl GroupType {
+    pub fn provider(self) -> ProviderKind {
+        match self {
+            GroupType::Advanced | GroupType::Super => ProviderKind::NetEase,
+            _ => ProviderKind::Tencent,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupType::Public => "Public",
+            GroupType::Private => "Private",
+            GroupType::ChatRoom => "ChatRoom",
+            GroupType::AVChatRoom => "AVChatRoom",
+            GroupType::Community => "Community",
+            GroupType::Work => "Work",
+            GroupType::Meeting => "Meeting",
+            GroupType::Advanced => "Advanced",
+            GroupType::Super => "Super",
+        }
+    }
+}
+
+impl fmt::Display for GroupType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who may join without an invitation. Tencent `ApplyJoinOption`, NetEase `join_mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JoinPolicy {
+    FreeAccess,
+    NeedPermission,
+    DisableApply,
+}
+
+/// The attributes a user declares for a group. `None` means "not managed":
+/// the provider's value is left alone.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupAttributes {
+    pub name: String,
+    pub owner: Option<String>,
+    pub introduction: Option<String>,
+    /// Tencent `Notification`, NetEase `announcement`.
+    pub notification: Option<String>,
+    /// Tencent `FaceUrl`, NetEase `icon`.
+    pub face_url: Option<String>,
+    pub max_members: Option<u32>,
+    pub join_policy: Option<JoinPolicy>,
+    /// Tencent `AppDefinedData`, NetEase `server_extension` (next to the marker).
+    pub custom_data: BTreeMap<String, String>,
+}
+
+/// What to create.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreateRequest {
+    pub group_type: GroupType,
+    /// Tencent: the caller-chosen `GroupId`, which makes a retried create idempotent.
+    /// NetEase ignores it (team ids are assigned by the server).
+    pub group_id: Option<String>,
+    /// An opaque, unique marker (the Kubernetes object's UID). NetEase stores it in
+    /// `server_extension` so a create whose answer was lost can be found again.
+    pub marker: String,
+    pub attributes: GroupAttributes,
+}
+
+/// Identifies an existing group for a call. NetEase needs the team type on every
+/// call and the owner as `operator_id` for updates and disband.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct GroupKey {
+    pub id: String,
+    pub group_type: GroupType,
+    pub owner: Option<String>,
+}
+
+/// A group as the provider reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObservedGroup {
+    pub id: String,
+    pub group_type: Option<GroupType>,
+    pub name: String,
+    pub owner: Option<String>,
+    pub introduction: Option<String>,
+    pub notification: Option<String>,
+    pub face_url: Option<String>,
+    pub max_members: Option<u32>,
+    pub join_policy: Option<JoinPolicy>,
+    /// Custom data without the marker.
+    pub custom_data: BTreeMap<String, String>,
+    /// The marker found on the group (NetEase `server_extension`), if any.
+    pub marker: Option<String>,
+    pub member_count: Option<u32>,
+}
+
+/// The parts of a group that change, as computed by the controller's plan.
+/// Only `Some` fields are sent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AttributeChanges {
+    pub name: Option<String>,
+    pub introduction: Option<String>,
+    pub notification: Option<String>,
+    pub face_url: Option<String>,
+    pub max_members: Option<u32>,
+    pub join_policy: Option<JoinPolicy>,
+    /// The complete desired custom data (keys absent here but present on the
+    /// provider are removed), or `None` to leave it alone.
+    pub custom_data: Option<BTreeMap<String, String>>,
+}
+
+impl AttributeChanges {
+    pub fn is_empty(&self) -> bool {
+        *self == AttributeChanges::default()
+    }
+}
+
+/// The provider's own words about one call: code, message and the request / trace id
+/// support will ask for. Never holds a secret.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallInfo {
+    pub code: i64,
+    pub message: String,
+    pub request_id: Option<String>,
+}
+
+impl fmt::Display for CallInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "code {}: {}", self.code, self.message)?;
+        if let Some(id) = &self.request_id {
+            write!(f, " (request id {id})")?;
+        }
+        Ok(())
+    }
+}
+
+/// How the controller should react to a failed call, decided from the provider's code
+/// by one table per provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FailureClass {
+    /// The group does not exist (on a read or update).
+    NotFound,
+    /// The requested group id is taken (Tencent 10021 / 10025).
+    AlreadyExists,
+    /// The provider asked us to slow down.
+    Throttled,
+    /// Worth retrying with backoff: transport errors, 5xx, internal errors.
+    Transient,
+    /// Needs a change of spec or configuration before a retry can succeed.
+    Terminal,
+}
+
+impl FailureClass {
+    /// A CamelCase reason for conditions, events and metrics.
+    pub fn reason(self) -> &'static str {
+        match self {
+            FailureClass::NotFound => "NotFound",
+            FailureClass::AlreadyExists => "AlreadyExists",
+            FailureClass::Throttled => "ProviderThrottled",
+            FailureClass::Transient => "ProviderUnavailable",
+            FailureClass::Terminal => "ProviderRejected",
+        }
+    }
+}
+
+/// A provider call that did not succeed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{operation} on {provider} failed ({class:?}): {info}")]
+pub struct ProviderError {
+    pub provider: ProviderKind,
+    pub operation: Operation,
+    pub class: FailureClass,
+    pub info: CallInfo,
+}
+
+/// Provider operations, for errors, metrics and the rate budget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Operation {
+    Create,
+    Get,
+    Update,
+    TransferOwner,
+    Disband,
+    FindByMarker,
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Operation::Create => "create",
+            Operation::Get => "get",
+            Operation::Update => "update",
+            Operation::TransferOwner => "transfer_owner",
+            Operation::Disband => "disband",
+            Operation::FindByMarker => "find_by_marker",
+        })
+    }
+}
+
+/// The result of a create.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CreateOutcome {
+    Created { group_id: String, info: CallInfo },
+    /// The requested id was already taken (Tencent 10021 / 10025). The group as read
+    /// back, so the controller can decide whether it is ours; `None` when it could
+    /// not be read.
+    AlreadyExists { existing: Option<ObservedGroup>, info: CallInfo },
+}
+
+/// The result of looking up one group in a batch read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    Found(ObservedGroup),
+    NotFound(CallInfo),
+}
+
+/// The result of a disband.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DisbandOutcome {
+    Disbanded(CallInfo),
+    /// The provider says the group does not exist (Tencent 10010, or 10015 confirmed
+    /// by a read; NetEase 108404 / v1 803): already done.
+    AlreadyGone(CallInfo),
+}
+
+pub type ProviderResult<T> = std::result::Result<T, ProviderError>;
+
+/// One provider app (a Tencent SDKAppID, a NetEase AppKey). Implementations own
+/// their rate budget, signatures and retries of throttled calls.
+#[async_trait]
+pub trait GroupProvider: Send + Sync + fmt::Debug {
+    fn kind(&self) -> ProviderKind;
+
+    /// How many ids of this type one `get_groups` call takes (Tencent 50; NetEase
+    /// 30 advanced, 20 super).
+    fn max_batch(&self, group_type: GroupType) -> usize;
+
+    async fn create_group(&self, request: &CreateRequest) -> ProviderResult<CreateOutcome>;
+
+    /// Reads up to `max_batch()` groups of one type; returns one entry per id, in order.
+    async fn get_groups(&self, keys: &[GroupKey]) -> ProviderResult<Vec<(String, Lookup)>>;
+
+    /// Finds a group this app created with `marker`, owned by `owner`. Tencent answers
+    /// `None` (its caller-chosen ids make this unnecessary).
+    async fn find_by_marker(
+        &self,
+        group_type: GroupType,
+        owner: &str,
+        marker: &str,
+    ) -> ProviderResult<Option<ObservedGroup>>;
+
+    async fn update_group(&self, key: &GroupKey, changes: &AttributeChanges) -> ProviderResult<CallInfo>;
+
+    async fn transfer_owner(&self, key: &GroupKey, new_owner: &str) -> ProviderResult<CallInfo>;
+
+    async fn disband(&self, key: &GroupKey) -> ProviderResult<DisbandOutcome>;
+}
