@@ -1,0 +1,22 @@
+//! The custom resources: `ChatGroup` and `ChatProvider` (group `im.chatgroup.dev`).
+
+pub mod chatgroup;
+pub mod chatprovider;
+pub mod conditions;
+
+pub use chatgroup::*;
+pub use chatprovider::*;
+
+use kube::CustomResourceExt;
+
+/// The API group of both resources.
+pub const GROUP: &str = "im.chatgroup.dev";
+
+/// The CRDs as multi-document YAML, exactly as checked into `crds/`.
+pub fn crds_yaml() -> String {
+    [ChatProvider::crd(), ChatGroup::crd()]
+        .iter()
+        .map(|crd| serde_norway::to_string(crd).expect("a CRD always serializes"))
+        .collect::<Vec<_>>()
+        .join("---\n")
+}

@@ -1,0 +1,105 @@
+//! Drift detection: every resync interval (jittered), read all managed groups back
+//! from their providers in batches (Tencent 50, NetEase 30 per call) and requeue the
+//! ChatGroups whose group changed or disappeared outside Kubernetes.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::channel::mpsc::UnboundedSender;
+use kube::runtime::reflector::ObjectRef;
+use kube::ResourceExt;
+use rand::Rng;
+
+use super::{plan, Context};
+use crate::api::{ChatGroup, GroupState};
+use crate::provider::{GroupKey, Lookup};
+
+/// Groups that are worth reading back: recorded, active, not being deleted.
+fn watched(group: &ChatGroup) -> Option<String> {
+    let status = group.status.as_ref()?;
+    let live = group.spec.state == GroupState::Active
+        && status.disbanded_at.is_none()
+        && group.metadata.deletion_timestamp.is_none();
+    live.then(|| status.group_id.clone()).flatten()
+}
+
+/// Whether `lookup` shows the group differs from `group`'s spec.
+fn drifted(group: &ChatGroup, lookup: &Lookup) -> bool {
+    match lookup {
+        Lookup::NotFound(_) => true,
+        Lookup::Found(observed) => {
+            let desired = plan::desired_attributes(&group.spec);
+            !plan::attribute_changes(&desired, observed).is_empty()
+                || plan::owner_change(&desired, observed).is_some()
+        }
+    }
+}
+
+/// One pass over every watched group. Returns how many were requeued.
+pub async fn resync_once(ctx: &Context, requeue: &UnboundedSender<ObjectRef<ChatGroup>>) -> usize {
+    let mut by_provider: BTreeMap<(String, String, String), Vec<(Arc<ChatGroup>, String)>> =
+        BTreeMap::new();
+    for group in ctx.groups() {
+        if let Some(id) = watched(&group) {
+            let key = (
+                group.namespace().unwrap_or_default(),
+                group.spec.provider_ref.name.clone(),
+                format!("{:?}", group.spec.group_type),
+            );
+            by_provider.entry(key).or_default().push((group, id));
+        }
+    }
+    let mut requeued = 0;
+    for ((namespace, provider_name, _), members) in by_provider {
+        let Ok(provider) = ctx.providers.resolve(&namespace, &provider_name).await else {
+            continue;
+        };
+        let group_type = members[0].0.spec.group_type.into();
+        for chunk in members.chunks(provider.max_batch(group_type).max(1)) {
+            let keys: Vec<GroupKey> = chunk
+                .iter()
+                .map(|(g, id)| GroupKey {
+                    id: id.clone(),
+                    group_type,
+                    owner: g.spec.owner.clone(),
+                })
+                .collect();
+            let Ok(found) = provider.get_groups(&keys).await else {
+                continue;
+            };
+            for ((group, _), (_, lookup)) in chunk.iter().zip(found.iter()) {
+                if drifted(group, lookup)
+                    && requeue
+                        .unbounded_send(ObjectRef::from_obj(group.as_ref()))
+                        .is_ok()
+                {
+                    requeued += 1;
+                }
+            }
+        }
+    }
+    requeued
+}
+
+/// Runs [`resync_once`] every resync interval, ±10% jitter, until `shutdown`.
+pub async fn run(
+    ctx: Arc<Context>,
+    requeue: UnboundedSender<ObjectRef<ChatGroup>>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let interval = ctx.settings.resync_interval;
+    let passes = async {
+        loop {
+            let jitter = rand::rng().random_range(0.9..1.1);
+            tokio::time::sleep(Duration::from_secs_f64(interval.as_secs_f64() * jitter)).await;
+            let requeued = resync_once(&ctx, &requeue).await;
+            tracing::debug!(requeued, "drift resync done");
+        }
+    };
+    tokio::select! {
+        _ = passes => {}
+        _ = shutdown => {}
+    }
+}

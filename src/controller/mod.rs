@@ -1,0 +1,266 @@
+//! The ChatGroup and ChatProvider controllers: wiring, per-object backoff, events.
+
+pub mod act;
+pub mod credentials;
+pub mod drift;
+pub mod plan;
+pub mod provider_status;
+pub mod resolve;
+pub mod status;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
+use futures::{FutureExt, StreamExt};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, ListParams};
+use kube::core::PartialObjectMeta;
+use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::finalizer::{finalizer, Event as FinalizerEvent};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::{watcher, WatchStreamExt};
+use kube::{Client, Resource, ResourceExt};
+use tracing::Instrument;
+
+use crate::api::{ChatGroup, ChatProvider};
+use crate::{Error, Result};
+use resolve::Providers;
+
+/// Added before the first provider call that can create anything; removed only once
+/// the provider confirmed the disband (or the policy is Orphan).
+pub const FINALIZER: &str = "im.chatgroup.dev/disband";
+
+/// How the controllers run.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Watch only this namespace; all namespaces when `None`.
+    pub namespace: Option<String>,
+    /// ChatGroups reconciled at once.
+    pub concurrency: u16,
+    /// How often groups are read back from the provider (in batches) to catch drift.
+    pub resync_interval: Duration,
+    /// How long a terminal error waits before a retry when the spec does not change.
+    pub terminal_retry: Duration,
+    /// Shortest and longest per-object backoff after retryable errors.
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+    /// The name events are reported under (reportingInstance).
+    pub instance: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            namespace: None,
+            concurrency: 4,
+            resync_interval: Duration::from_secs(600),
+            terminal_retry: Duration::from_secs(3600),
+            min_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(300),
+            instance: "chatgroup-operator".into(),
+        }
+    }
+}
+
+/// What every reconcile shares.
+pub struct Context {
+    pub client: Client,
+    pub providers: Providers,
+    pub settings: Settings,
+    recorder: Recorder,
+    groups: Store<ChatGroup>,
+    backoffs: Mutex<HashMap<String, ExponentialBackoff>>,
+}
+
+impl Context {
+    /// Every ChatGroup the controller currently sees.
+    pub fn groups(&self) -> Vec<Arc<ChatGroup>> {
+        self.groups.state()
+    }
+
+    fn next_backoff(&self, group: &ChatGroup) -> Duration {
+        let builder = ExponentialBuilder::default()
+            .with_min_delay(self.settings.min_backoff)
+            .with_max_delay(self.settings.max_backoff)
+            .with_jitter()
+            .without_max_times();
+        let mut backoffs = self.backoffs.lock().expect("backoff lock");
+        let backoff = backoffs
+            .entry(group.uid().unwrap_or_default())
+            .or_insert_with(|| builder.build());
+        backoff.next().unwrap_or(self.settings.max_backoff)
+    }
+
+    fn reset_backoff(&self, group: &ChatGroup) {
+        self.backoffs
+            .lock()
+            .expect("backoff lock")
+            .remove(&group.uid().unwrap_or_default());
+    }
+
+    /// Publishes an Event about `object`; a failure to publish is logged, not fatal.
+    pub async fn publish<K>(
+        &self,
+        object: &K,
+        type_: EventType,
+        reason: &str,
+        action: &str,
+        note: String,
+    ) where
+        K: Resource<DynamicType = ()>,
+    {
+        let event = Event {
+            type_,
+            reason: reason.into(),
+            note: Some(note),
+            action: action.into(),
+            secondary: None,
+        };
+        if let Err(error) = self.recorder.publish(&event, &object.object_ref(&())).await {
+            tracing::warn!(%error, reason, "could not publish event");
+        }
+    }
+}
+
+fn scoped<K>(client: &Client, namespace: &Option<String>) -> Api<K>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// ChatGroups in `namespace` that refer to ChatProvider `name`.
+fn groups_using(
+    store: &Store<ChatGroup>,
+    namespace: &str,
+    name: &str,
+) -> Vec<ObjectRef<ChatGroup>> {
+    store
+        .state()
+        .iter()
+        .filter(|g| g.namespace().as_deref() == Some(namespace) && g.spec.provider_ref.name == name)
+        .map(|g| ObjectRef::from_obj(g.as_ref()))
+        .collect()
+}
+
+async fn reconcile(group: Arc<ChatGroup>, ctx: Arc<Context>) -> Result<Action> {
+    let namespace = group.namespace().unwrap_or_default();
+    let api: Api<ChatGroup> = Api::namespaced(ctx.client.clone(), &namespace);
+    let span = tracing::info_span!("reconcile", namespace = %namespace, name = %group.name_any());
+    let result = finalizer(&api, FINALIZER, group.clone(), |event| async {
+        match event {
+            FinalizerEvent::Apply(g) => act::GroupReconcile::new(g, &ctx).apply().await,
+            FinalizerEvent::Cleanup(g) => act::GroupReconcile::new(g, &ctx).cleanup().await,
+        }
+    })
+    .instrument(span)
+    .await
+    .map_err(|e| Error::Finalizer(Box::new(e)));
+    if result.is_ok() {
+        ctx.reset_backoff(&group);
+    }
+    result
+}
+
+fn error_policy(group: Arc<ChatGroup>, error: &Error, ctx: Arc<Context>) -> Action {
+    let delay = if error.is_terminal() {
+        ctx.settings.terminal_retry
+    } else {
+        ctx.next_backoff(&group)
+    };
+    tracing::warn!(name = %group.name_any(), reason = error.reason(), %error, retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
+
+/// Fails loudly when the CRDs are not installed.
+async fn check_crds(client: &Client) -> Result<()> {
+    let probe = Api::<ChatGroup>::all(client.clone())
+        .list(&ListParams::default().limit(1))
+        .await;
+    probe.map(|_| ()).map_err(|e| {
+        Error::kube("list ChatGroups (are the CRDs installed? `chatgroup-operator crd | kubectl apply -f -`)", e)
+    })
+}
+
+/// Runs the ChatGroup and ChatProvider controllers and the drift poller until
+/// `shutdown` resolves; in-flight reconciles finish first.
+pub async fn run(
+    client: Client,
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    check_crds(&client).await?;
+    let shutdown = shutdown.shared();
+    let wc = watcher::Config::default();
+    let groups_api: Api<ChatGroup> = scoped(&client, &settings.namespace);
+    let providers_api: Api<ChatProvider> = scoped(&client, &settings.namespace);
+    let secrets_api: Api<PartialObjectMeta<Secret>> = match &settings.namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+
+    let provider_controller = Controller::new(providers_api.clone(), wc.clone());
+    let provider_store = provider_controller.store();
+    let group_controller = Controller::new(groups_api, wc.clone())
+        .with_config(ControllerConfig::default().concurrency(settings.concurrency));
+    let group_store = group_controller.store();
+
+    let reporter = Reporter {
+        controller: "chatgroup-operator".into(),
+        instance: Some(settings.instance.clone()),
+    };
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        providers: Providers::new(client.clone()),
+        recorder: Recorder::new(client.clone(), reporter),
+        groups: group_store.clone(),
+        backoffs: Mutex::default(),
+        settings,
+    });
+
+    let (drift_tx, drift_rx) = futures::channel::mpsc::unbounded();
+    let by_provider = {
+        let store = group_store.clone();
+        move |p: ChatProvider| {
+            groups_using(&store, &p.namespace().unwrap_or_default(), &p.name_any())
+        }
+    };
+    let by_secret = {
+        let store = group_store.clone();
+        move |secret: PartialObjectMeta<Secret>| {
+            let namespace = secret.namespace().unwrap_or_default();
+            provider_store
+                .state()
+                .iter()
+                .filter(|p| p.namespace().as_deref() == Some(namespace.as_str()))
+                .filter(|p| resolve::secret_ref(&p.spec).is_ok_and(|r| r.name == secret.name_any()))
+                .flat_map(|p| groups_using(&store, &namespace, &p.name_any()))
+                .collect::<Vec<_>>()
+        }
+    };
+    let groups = group_controller
+        .watches(providers_api, wc.clone(), by_provider)
+        .watches_stream(watcher(secrets_api, wc).touched_objects(), by_secret)
+        .reconcile_on(drift_rx)
+        .graceful_shutdown_on(shutdown.clone())
+        .run(reconcile, error_policy, ctx.clone())
+        .for_each(|_| async {});
+    let providers = provider_controller
+        .graceful_shutdown_on(shutdown.clone())
+        .run(
+            provider_status::reconcile,
+            provider_status::error_policy,
+            ctx.clone(),
+        )
+        .for_each(|_| async {});
+    let drift = drift::run(ctx.clone(), drift_tx, shutdown);
+    tokio::join!(groups, providers, drift);
+    Ok(())
+}

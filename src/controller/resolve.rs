@@ -1,0 +1,160 @@
+//! From a `providerRef` to a ready provider client: the ChatProvider, its Secret, and
+//! a cache that keeps one client (and one rate budget) per app.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::Api;
+use kube::{Client, ResourceExt};
+
+use crate::api::{ChatProvider, ChatProviderSpec, SecretKeyRef};
+use crate::controller::credentials;
+use crate::provider::budget::RateBudget;
+use crate::provider::config::ProviderConfig;
+use crate::provider::{self, GroupProvider};
+use crate::{Error, Result};
+
+struct Cached {
+    fingerprint: String,
+    provider: Arc<dyn GroupProvider>,
+}
+
+/// Resolves ChatProviders to clients. A client is rebuilt when the ChatProvider's
+/// generation or its Secret's resourceVersion changes (credential rotation needs no
+/// restart); the rate budget is kept per app across rebuilds.
+pub struct Providers {
+    client: Client,
+    cache: Mutex<HashMap<(String, String), Cached>>,
+    budgets: Mutex<HashMap<String, Arc<RateBudget>>>,
+}
+
+impl Providers {
+    pub fn new(client: Client) -> Self {
+        Providers {
+            client,
+            cache: Mutex::default(),
+            budgets: Mutex::default(),
+        }
+    }
+
+    /// The client for ChatProvider `namespace/name`, with current credentials.
+    pub async fn resolve(&self, namespace: &str, name: &str) -> Result<Arc<dyn GroupProvider>> {
+        let unavailable = |message: String| Error::CredentialsUnavailable {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            message,
+        };
+        let providers: Api<ChatProvider> = Api::namespaced(self.client.clone(), namespace);
+        let chat_provider = providers
+            .get_opt(name)
+            .await
+            .map_err(|e| Error::kube(format!("read ChatProvider {namespace}/{name}"), e))?
+            .ok_or_else(|| unavailable("the ChatProvider does not exist".into()))?;
+        let secret_ref = secret_ref(&chat_provider.spec).map_err(unavailable)?;
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
+        let secret = secrets
+            .get_opt(&secret_ref.name)
+            .await
+            .map_err(|e| Error::kube(format!("read Secret {namespace}/{}", secret_ref.name), e))?
+            .ok_or_else(|| unavailable(format!("Secret {} does not exist", secret_ref.name)))?;
+        let value = secret_value(&secret, secret_ref).map_err(unavailable)?;
+
+        let fingerprint = format!(
+            "{}/{}/{}",
+            chat_provider.uid().unwrap_or_default(),
+            chat_provider.metadata.generation.unwrap_or_default(),
+            secret.resource_version().unwrap_or_default()
+        );
+        let key = (namespace.to_string(), name.to_string());
+        if let Some(cached) = self.cache.lock().expect("cache lock").get(&key) {
+            if cached.fingerprint == fingerprint {
+                return Ok(cached.provider.clone());
+            }
+        }
+        let config = credentials::provider_config(&chat_provider.spec, value)
+            .map_err(|e| unavailable(e.to_string()))?;
+        let budget = self.budget_for(&config);
+        let client = provider::build(config, budget).map_err(|e| unavailable(e.to_string()))?;
+        self.cache.lock().expect("cache lock").insert(
+            key,
+            Cached {
+                fingerprint,
+                provider: client.clone(),
+            },
+        );
+        Ok(client)
+    }
+
+    /// Like [`resolve`](Self::resolve), but when the ChatProvider or its Secret is gone
+    /// (a namespace being torn down deletes them first) falls back to the last client
+    /// that worked, so a disband can still go through.
+    pub async fn resolve_for_cleanup(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Arc<dyn GroupProvider>> {
+        match self.resolve(namespace, name).await {
+            Err(error @ Error::CredentialsUnavailable { .. }) => {
+                let key = (namespace.to_string(), name.to_string());
+                let cached = self
+                    .cache
+                    .lock()
+                    .expect("cache lock")
+                    .get(&key)
+                    .map(|c| c.provider.clone());
+                cached.ok_or(error)
+            }
+            other => other,
+        }
+    }
+
+    fn budget_for(&self, config: &ProviderConfig) -> Arc<RateBudget> {
+        let key = credentials::budget_key(config);
+        self.budgets
+            .lock()
+            .expect("budget lock")
+            .entry(key)
+            .or_insert_with(|| Arc::new(credentials::new_budget(config)))
+            .clone()
+    }
+}
+
+/// The Secret reference of whichever provider the spec declares.
+pub fn secret_ref(spec: &ChatProviderSpec) -> std::result::Result<&SecretKeyRef, String> {
+    match (&spec.tencent, &spec.netease) {
+        (Some(t), None) => Ok(&t.secret_key_ref),
+        (None, Some(n)) => Ok(&n.app_secret_ref),
+        _ => Err("spec: exactly one of tencent or netease must be set".into()),
+    }
+}
+
+fn secret_value(secret: &Secret, key_ref: &SecretKeyRef) -> std::result::Result<String, String> {
+    let bytes = secret
+        .data
+        .as_ref()
+        .and_then(|data| data.get(&key_ref.key))
+        .map(|b| b.0.clone())
+        .or_else(|| {
+            secret
+                .string_data
+                .as_ref()
+                .and_then(|d| d.get(&key_ref.key))
+                .map(|s| s.clone().into_bytes())
+        })
+        .ok_or_else(|| format!("Secret {} has no key {}", key_ref.name, key_ref.key))?;
+    let value = String::from_utf8(bytes).map_err(|_| {
+        format!(
+            "Secret {} key {} is not UTF-8 text",
+            key_ref.name, key_ref.key
+        )
+    })?;
+    let value = value.trim().to_string();
+    if value.is_empty() {
+        return Err(format!(
+            "Secret {} key {} is empty",
+            key_ref.name, key_ref.key
+        ));
+    }
+    Ok(value)
+}

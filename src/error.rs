@@ -1,0 +1,102 @@
+//! The operator's one error type.
+
+use crate::provider::{FailureClass, ProviderError};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The ChatProvider, its Secret or the credential in it could not be used.
+    #[error("failed to resolve ChatProvider {namespace}/{name}: {message}")]
+    CredentialsUnavailable {
+        namespace: String,
+        name: String,
+        message: String,
+    },
+
+    /// The spec asks for something the provider cannot do; retried on a spec change.
+    #[error("invalid spec: {field}: {message}")]
+    InvalidSpec { field: String, message: String },
+
+    /// The group exists but is not ours to manage or disband.
+    #[error("refusing to manage group {group_id}: {message}")]
+    NotOwned { group_id: String, message: String },
+
+    /// A provider call failed.
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+
+    /// A Kubernetes API call failed.
+    #[error("failed to {action}: {source}")]
+    Kube {
+        action: String,
+        #[source]
+        source: kube::Error,
+    },
+
+    /// The finalizer helper failed around a reconcile.
+    #[error("failed to run the finalizer: {0}")]
+    Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
+}
+
+impl Error {
+    pub fn kube(action: impl Into<String>, source: kube::Error) -> Self {
+        Error::Kube {
+            action: action.into(),
+            source,
+        }
+    }
+
+    pub fn invalid_spec(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::InvalidSpec {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The error's kind in words fit for a condition reason, an Event and a metric label.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Error::CredentialsUnavailable { .. } => "CredentialsUnavailable",
+            Error::InvalidSpec { .. } => "InvalidSpec",
+            Error::NotOwned { .. } => "GroupNotOwned",
+            Error::Provider(e) => e.class.reason(),
+            Error::Kube { .. } => "KubernetesError",
+            Error::Finalizer(inner) => match inner.as_ref() {
+                kube::runtime::finalizer::Error::ApplyFailed(e)
+                | kube::runtime::finalizer::Error::CleanupFailed(e) => e.reason(),
+                _ => "KubernetesError",
+            },
+        }
+    }
+
+    /// Terminal errors wait for a spec change (or a long interval); the rest back off.
+    pub fn is_terminal(&self) -> bool {
+        match self {
+            Error::InvalidSpec { .. } | Error::NotOwned { .. } => true,
+            Error::Provider(e) => matches!(
+                e.class,
+                FailureClass::Terminal | FailureClass::AlreadyExists
+            ),
+            Error::Finalizer(inner) => match inner.as_ref() {
+                kube::runtime::finalizer::Error::ApplyFailed(e)
+                | kube::runtime::finalizer::Error::CleanupFailed(e) => e.is_terminal(),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// The provider error inside, if any.
+    pub fn provider_error(&self) -> Option<&ProviderError> {
+        match self {
+            Error::Provider(e) => Some(e),
+            Error::Finalizer(inner) => match inner.as_ref() {
+                kube::runtime::finalizer::Error::ApplyFailed(e)
+                | kube::runtime::finalizer::Error::CleanupFailed(e) => e.provider_error(),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
