@@ -1,0 +1,112 @@
+//! Fault rules: chosen per call, counted down, applied before the business logic.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::types::{Fault, FaultKind};
+
+/// What the fault rules decided for one call.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct FaultDecision {
+    /// Total latency to add before answering.
+    pub latency: Duration,
+    /// A fault that replaces the real answer.
+    pub fatal: Option<FaultKind>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct FaultSet {
+    rules: Mutex<Vec<Fault>>,
+}
+
+impl FaultSet {
+    pub fn add(&self, fault: Fault) {
+        lock(&self.rules).push(fault);
+    }
+
+    pub fn clear(&self) {
+        lock(&self.rules).clear();
+    }
+
+    /// Rolls every matching rule once; latencies add up, the first fatal rule wins.
+    pub fn decide(&self, api: &str) -> FaultDecision {
+        let mut rules = lock(&self.rules);
+        let mut decision = FaultDecision::default();
+        for rule in rules.iter_mut() {
+            if decision.fatal.is_some() {
+                break;
+            }
+            if !applies(rule, api) || !roll(rule.probability) {
+                continue;
+            }
+            if let Some(n) = rule.remaining.as_mut() {
+                *n -= 1;
+            }
+            match &rule.kind {
+                FaultKind::Latency(d) => decision.latency += *d,
+                other => decision.fatal = Some(other.clone()),
+            }
+        }
+        rules.retain(|r| r.remaining != Some(0));
+        decision
+    }
+}
+
+fn applies(rule: &Fault, api: &str) -> bool {
+    rule.remaining != Some(0) && rule.api.as_deref().is_none_or(|a| a == api)
+}
+
+fn roll(probability: f64) -> bool {
+    if probability >= 1.0 {
+        return true;
+    }
+    probability > 0.0 && rand::random::<f64>() < probability
+}
+
+/// Locks a mutex, recovering from poisoning (a panicking test must not wedge the simulator).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remaining_counts_down_and_rule_expires() {
+        let set = FaultSet::default();
+        set.add(Fault::times(Some("a"), FaultKind::Code(5), 2));
+        assert_eq!(set.decide("b").fatal, None);
+        assert_eq!(set.decide("a").fatal, Some(FaultKind::Code(5)));
+        assert_eq!(set.decide("a").fatal, Some(FaultKind::Code(5)));
+        assert_eq!(set.decide("a").fatal, None);
+    }
+
+    #[test]
+    fn latencies_add_up_and_zero_probability_never_fires() {
+        let set = FaultSet::default();
+        let ms = Duration::from_millis;
+        set.add(Fault::always(None, FaultKind::Latency(ms(10))));
+        set.add(Fault::always(Some("x"), FaultKind::Latency(ms(5))));
+        set.add(Fault {
+            probability: 0.0,
+            ..Fault::always(None, FaultKind::Http502)
+        });
+        let d = set.decide("x");
+        assert_eq!(d.latency, ms(15));
+        assert_eq!(d.fatal, None);
+        set.clear();
+        assert_eq!(set.decide("x"), FaultDecision::default());
+    }
+
+    #[test]
+    fn half_probability_fires_sometimes() {
+        let set = FaultSet::default();
+        set.add(Fault {
+            probability: 0.5,
+            ..Fault::always(None, FaultKind::Http502)
+        });
+        let hits = (0..400).filter(|_| set.decide("a").fatal.is_some()).count();
+        assert!((100..300).contains(&hits), "hits = {hits}");
+    }
+}

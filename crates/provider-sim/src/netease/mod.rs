@@ -1,0 +1,159 @@
+//! NetEase Yunxin v2 / v2.1 team API simulator.
+
+mod auth;
+mod dispatch;
+mod members;
+mod state;
+mod teams;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use serde_json::Value;
+
+pub use auth::netease_checksum;
+
+use crate::core::{now_unix, SimCore};
+use crate::faults::lock;
+use crate::ratelimit::RateLimits;
+use crate::server::ServerHandle;
+use crate::types::{Fault, RecordedCall, SimGroup};
+use state::NeteaseState;
+
+/// How the simulated app is set up.
+#[derive(Clone)]
+pub struct NeteaseSimConfig {
+    pub app_key: String,
+    pub app_secret: String,
+    /// `None` = every account exists; `Some(list)` = others get 102404.
+    pub accounts: Option<Vec<String>>,
+    /// Calls per second per op; overrun → code 416.
+    pub rate_limit_per_api: u32,
+    /// Allowed distance between CurTime and the server clock.
+    pub curtime_window_secs: i64,
+}
+
+impl Default for NeteaseSimConfig {
+    fn default() -> Self {
+        NeteaseSimConfig {
+            app_key: "sim-app-key".to_string(),
+            app_secret: "sim-app-secret".to_string(),
+            accounts: None,
+            rate_limit_per_api: 100,
+            curtime_window_secs: 300,
+        }
+    }
+}
+
+// Hand-written so the AppSecret never reaches Debug output.
+impl std::fmt::Debug for NeteaseSimConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NeteaseSimConfig")
+            .field("app_key", &self.app_key)
+            .field("app_secret", &"<redacted>")
+            .field("accounts", &self.accounts)
+            .field("rate_limit_per_api", &self.rate_limit_per_api)
+            .field("curtime_window_secs", &self.curtime_window_secs)
+            .finish()
+    }
+}
+
+pub(crate) struct NeteaseInner {
+    pub config: NeteaseSimConfig,
+    pub core: SimCore,
+    pub state: Mutex<NeteaseState>,
+    /// First answer per X-custom-traceid (the service deduplicates by it).
+    pub seen: Mutex<HashMap<String, Value>>,
+}
+
+/// A running NetEase simulator; dropping it (or `shutdown().await`) stops the server.
+pub struct NeteaseSim {
+    inner: Arc<NeteaseInner>,
+    server: ServerHandle,
+}
+
+impl NeteaseSim {
+    /// Starts on an ephemeral port of 127.0.0.1.
+    pub async fn start(config: NeteaseSimConfig) -> anyhow::Result<NeteaseSim> {
+        NeteaseSim::start_on_port(config, 0).await
+    }
+
+    /// Starts on the given port of 127.0.0.1 (0 = ephemeral).
+    pub async fn start_on_port(config: NeteaseSimConfig, port: u16) -> anyhow::Result<NeteaseSim> {
+        let inner = Arc::new(NeteaseInner {
+            core: SimCore::new(RateLimits::new(config.rate_limit_per_api, &[])),
+            config,
+            state: Mutex::new(NeteaseState::default()),
+            seen: Mutex::new(HashMap::new()),
+        });
+        let router = Router::new()
+            .fallback(dispatch::handle)
+            .with_state(inner.clone());
+        let server = ServerHandle::start(router, port).await?;
+        Ok(NeteaseSim { inner, server })
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn base_url(&self) -> String {
+        self.server.base_url()
+    }
+
+    pub fn calls(&self) -> Vec<RecordedCall> {
+        self.inner.core.calls()
+    }
+
+    /// Calls to one op: "create" | "get" | "batch_get" | "update" |
+    /// "transfer_owner" | "disband" | "joined_teams" | "invite".
+    pub fn calls_to(&self, op: &str) -> Vec<RecordedCall> {
+        self.inner.core.calls_to(op)
+    }
+
+    /// Live teams, ordered by team id string.
+    pub fn groups(&self) -> Vec<SimGroup> {
+        lock(&self.inner.state)
+            .teams
+            .values()
+            .map(|t| t.g.clone())
+            .collect()
+    }
+
+    pub fn group(&self, id: &str) -> Option<SimGroup> {
+        lock(&self.inner.state).teams.get(id).map(|t| t.g.clone())
+    }
+
+    /// Seeds a team (`group_type` "1" | "2"; an empty id gets a server-assigned one).
+    pub fn insert_group(&self, group: SimGroup) {
+        lock(&self.inner.state).insert(group, now_unix() * 1000);
+    }
+
+    /// Disbands a team as if from the console; false if it was not live.
+    pub fn disband_out_of_band(&self, id: &str) -> bool {
+        lock(&self.inner.state).teams.remove(id).is_some()
+    }
+
+    pub fn inject(&self, fault: Fault) {
+        self.inner.core.faults.add(fault);
+    }
+
+    pub fn clear_faults(&self) {
+        self.inner.core.faults.clear();
+    }
+
+    /// Changes the per-op rate (0 rejects every call) and refills the buckets.
+    pub fn set_rate_limit(&self, per_second: u32) {
+        self.inner.core.limits.set_default(per_second);
+    }
+
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+}
+
+impl std::fmt::Debug for NeteaseSim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NeteaseSim")
+            .field("base_url", &self.base_url())
+            .finish()
+    }
+}

@@ -1,0 +1,144 @@
+//! Public data types shared by both simulators.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// One request the simulator received, in arrival order.
+#[derive(Clone, PartialEq)]
+pub struct RecordedCall {
+    /// Tencent command name (`create_group`, ...) or NetEase op name (`create`, ...).
+    pub api: String,
+    pub method: String,
+    pub path: String,
+    /// Raw query string (Debug output hides the `usersig` value).
+    pub query: String,
+    /// Parsed request body (`Null` if none or unparsable).
+    pub body: serde_json::Value,
+    /// Business code answered, or the HTTP status for injected HTTP faults
+    /// (502, 200 for malformed JSON, 0 for a dropped connection).
+    pub code: i64,
+    /// True when the call reached the business logic (read or changed state).
+    pub executed: bool,
+    /// NetEase `X-custom-traceid`.
+    pub trace_id: Option<String>,
+}
+
+// Hand-written so a failing assertion never prints a UserSig.
+impl std::fmt::Debug for RecordedCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordedCall")
+            .field("api", &self.api)
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &redact_usersig(&self.query))
+            .field("body", &self.body)
+            .field("code", &self.code)
+            .field("executed", &self.executed)
+            .field("trace_id", &self.trace_id)
+            .finish()
+    }
+}
+
+fn redact_usersig(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some(("usersig", _)) => "usersig=<redacted>",
+            _ => pair,
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A group (Tencent) or team (NetEase) as the simulator stores it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SimGroup {
+    pub id: String,
+    /// Tencent `Type` ("Public", ...); NetEase team_type "1" | "2".
+    pub group_type: String,
+    pub name: String,
+    pub owner: Option<String>,
+    pub introduction: String,
+    pub notification: String,
+    pub face_url: String,
+    pub max_members: u32,
+    /// Tencent ApplyJoinOption; NetEase join_mode as "0" | "1" | "2".
+    pub join_option: String,
+    /// Tencent AppDefinedData.
+    pub custom_data: BTreeMap<String, String>,
+    /// NetEase server_extension (raw string).
+    pub server_extension: String,
+    pub members: Vec<String>,
+}
+
+/// A fault rule; see [`FaultKind`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fault {
+    /// API (Tencent command / NetEase op) the rule applies to; `None` = every API.
+    pub api: Option<String>,
+    pub kind: FaultKind,
+    /// Chance of firing per matching call, 0.0..=1.0.
+    pub probability: f64,
+    /// Stop after this many hits; `None` = forever.
+    pub remaining: Option<u32>,
+}
+
+impl Fault {
+    /// A rule that always fires on `api` (or every API) until removed.
+    pub fn always(api: Option<&str>, kind: FaultKind) -> Fault {
+        Fault {
+            api: api.map(str::to_string),
+            kind,
+            probability: 1.0,
+            remaining: None,
+        }
+    }
+
+    /// A rule that fires on the next `n` matching calls.
+    pub fn times(api: Option<&str>, kind: FaultKind, n: u32) -> Fault {
+        Fault {
+            remaining: Some(n),
+            ..Fault::always(api, kind)
+        }
+    }
+}
+
+/// What an injected fault does to a call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FaultKind {
+    /// Answer this business code without executing the call.
+    Code(i64),
+    /// Delay the call, then execute it normally.
+    Latency(Duration),
+    /// Close the connection without any response; the call is not executed.
+    DropConnection,
+    /// HTTP 502 with a non-JSON body; the call is not executed.
+    Http502,
+    /// HTTP 200 with a body that is not JSON; the call is not executed.
+    MalformedJson,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_the_usersig() {
+        let call = RecordedCall {
+            api: "create_group".into(),
+            method: "POST".into(),
+            path: "/v4/group_open_http_svc/create_group".into(),
+            query: "sdkappid=1&usersig=SECRETSIG&random=2".into(),
+            body: serde_json::Value::Null,
+            code: 0,
+            executed: true,
+            trace_id: None,
+        };
+        let text = format!("{call:?}");
+        assert!(!text.contains("SECRETSIG"), "{text}");
+        assert!(
+            text.contains("sdkappid=1&usersig=<redacted>&random=2"),
+            "{text}"
+        );
+    }
+}
