@@ -6,6 +6,27 @@ use std::fmt;
 
 use async_trait::async_trait;
 
+pub mod budget;
+pub mod config;
+mod http;
+pub mod netease;
+pub mod secret;
+pub mod tencent;
+pub mod validate;
+
+pub use budget::{BudgetStats, RateBudget};
+pub use config::{
+    ConfigError, NeteaseConfig, NeteaseEndpoint, NeteaseRegion, ProviderConfig, RateConfig,
+    TencentConfig, TencentEndpoint, TencentRegion,
+};
+pub use http::NO_CODE;
+pub use netease::NeteaseClient;
+pub use secret::Secret;
+pub use tencent::TencentClient;
+pub use validate::{
+    validate_attributes, validate_changes, validate_tencent_group_id, validate_type_for, MARKER_KEY,
+};
+
 /// Which hosted IM service a provider talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ProviderKind {
@@ -45,6 +66,15 @@ impl GroupType {
         match self {
             GroupType::Advanced | GroupType::Super => ProviderKind::NetEase,
             _ => ProviderKind::Tencent,
+        }
+    }
+
+    /// The same type under one spelling: `Work` → `Private`, `Meeting` → `ChatRoom`.
+    pub fn canonical(self) -> GroupType {
+        match self {
+            GroupType::Work => GroupType::Private,
+            GroupType::Meeting => GroupType::ChatRoom,
+            other => other,
         }
     }
 
@@ -241,11 +271,17 @@ impl fmt::Display for Operation {
 /// The result of a create.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CreateOutcome {
-    Created { group_id: String, info: CallInfo },
+    Created {
+        group_id: String,
+        info: CallInfo,
+    },
     /// The requested id was already taken (Tencent 10021 / 10025). The group as read
     /// back, so the controller can decide whether it is ours; `None` when it could
     /// not be read.
-    AlreadyExists { existing: Option<ObservedGroup>, info: CallInfo },
+    AlreadyExists {
+        existing: Option<ObservedGroup>,
+        info: CallInfo,
+    },
 }
 
 /// The result of looking up one group in a batch read.
@@ -290,9 +326,35 @@ pub trait GroupProvider: Send + Sync + fmt::Debug {
         marker: &str,
     ) -> ProviderResult<Option<ObservedGroup>>;
 
-    async fn update_group(&self, key: &GroupKey, changes: &AttributeChanges) -> ProviderResult<CallInfo>;
+    async fn update_group(
+        &self,
+        key: &GroupKey,
+        changes: &AttributeChanges,
+    ) -> ProviderResult<CallInfo>;
 
     async fn transfer_owner(&self, key: &GroupKey, new_owner: &str) -> ProviderResult<CallInfo>;
 
     async fn disband(&self, key: &GroupKey) -> ProviderResult<DisbandOutcome>;
+}
+
+/// Builds the client of one provider app after validating its configuration. The
+/// budget must be for the same provider; it is shared so metrics can read it.
+pub fn build(
+    config: ProviderConfig,
+    budget: std::sync::Arc<RateBudget>,
+) -> Result<std::sync::Arc<dyn GroupProvider>, ConfigError> {
+    if budget.kind() != config.kind() {
+        return Err(ConfigError::new(
+            "rateLimit",
+            format!(
+                "the rate budget is for {}, the configuration for {}",
+                budget.kind(),
+                config.kind()
+            ),
+        ));
+    }
+    Ok(match config {
+        ProviderConfig::Tencent(config) => std::sync::Arc::new(TencentClient::new(config, budget)?),
+        ProviderConfig::Netease(config) => std::sync::Arc::new(NeteaseClient::new(config, budget)?),
+    })
 }

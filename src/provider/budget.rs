@@ -1,0 +1,289 @@
+//! The client-side rate budget: one token bucket per provider API of one app, plus an
+//! adaptive cooldown when the provider answers with a frequency-control code.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use rand::Rng;
+use tokio::time::Instant;
+
+use super::config::RateConfig;
+use super::ProviderKind;
+
+/// First cooldown after a throttle code; doubles with each further throttle.
+const BASE_COOLDOWN: Duration = Duration::from_millis(200);
+/// Longest cooldown from the exponential backoff alone.
+const MAX_COOLDOWN: Duration = Duration::from_secs(8);
+/// Default bound on the total time one call spends waiting out throttles.
+pub const DEFAULT_MAX_THROTTLE_WAIT: Duration = Duration::from_secs(30);
+
+/// Counters the metrics layer can read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BudgetStats {
+    /// Calls that had to wait for a token or for a cooldown to end.
+    pub waits: u64,
+    /// Throttle codes received from the provider.
+    pub throttles: u64,
+    /// Calls that gave up with `Throttled` after the bounded wait.
+    pub gave_up: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    waits: AtomicU64,
+    throttles: AtomicU64,
+    gave_up: AtomicU64,
+}
+
+impl Counters {
+    fn snapshot(&self) -> BudgetStats {
+        BudgetStats {
+            waits: self.waits.load(Ordering::Relaxed),
+            throttles: self.throttles.load(Ordering::Relaxed),
+            gave_up: self.gave_up.load(Ordering::Relaxed),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Cooldown {
+    until: Option<Instant>,
+    /// When the current cooldown was set; throttles of calls sent before it do not
+    /// lengthen the backoff again (they belong to the same burst).
+    set_at: Option<Instant>,
+    streak: u32,
+}
+
+struct Api {
+    limiter: DefaultDirectRateLimiter,
+    cooldown: Mutex<Cooldown>,
+    counters: Counters,
+}
+
+/// The request budget of one provider app. Shared by the app's client and readable
+/// by metrics; see [`RateBudget::stats`].
+pub struct RateBudget {
+    kind: ProviderKind,
+    rate: RateConfig,
+    max_throttle_wait: Duration,
+    apis: Mutex<HashMap<&'static str, Arc<Api>>>,
+    /// A cooldown of the whole app (Tencent 70050 locks every API for a minute).
+    app_until: Mutex<Option<Instant>>,
+    totals: Counters,
+}
+
+impl std::fmt::Debug for RateBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateBudget")
+            .field("kind", &self.kind)
+            .field("rate", &self.rate)
+            .field("max_throttle_wait", &self.max_throttle_wait)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+/// Why [`RateBudget::acquire`] did not grant a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct OverBudget;
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl RateBudget {
+    pub fn new(kind: ProviderKind, rate: RateConfig) -> RateBudget {
+        RateBudget {
+            kind,
+            rate,
+            max_throttle_wait: DEFAULT_MAX_THROTTLE_WAIT,
+            apis: Mutex::new(HashMap::new()),
+            app_until: Mutex::new(None),
+            totals: Counters::default(),
+        }
+    }
+
+    /// Bounds the total time one call waits out throttles before it returns `Throttled`.
+    pub fn with_max_throttle_wait(mut self, wait: Duration) -> RateBudget {
+        self.max_throttle_wait = wait;
+        self
+    }
+
+    pub fn kind(&self) -> ProviderKind {
+        self.kind
+    }
+
+    pub fn rate(&self) -> RateConfig {
+        self.rate
+    }
+
+    pub fn max_throttle_wait(&self) -> Duration {
+        self.max_throttle_wait
+    }
+
+    /// Totals over every API.
+    pub fn stats(&self) -> BudgetStats {
+        self.totals.snapshot()
+    }
+
+    /// Counters per API (Tencent command or NetEase operation name), sorted by name.
+    pub fn stats_per_api(&self) -> Vec<(&'static str, BudgetStats)> {
+        let mut all: Vec<_> = lock(&self.apis)
+            .iter()
+            .map(|(name, api)| (*name, api.counters.snapshot()))
+            .collect();
+        all.sort_by_key(|(name, _)| *name);
+        all
+    }
+
+    fn api(&self, name: &'static str) -> Arc<Api> {
+        let mut apis = lock(&self.apis);
+        apis.entry(name)
+            .or_insert_with(|| {
+                let per_second =
+                    NonZeroU32::new(self.rate.requests_per_second).unwrap_or(NonZeroU32::MIN);
+                let burst = NonZeroU32::new(self.rate.burst).unwrap_or(NonZeroU32::MIN);
+                Arc::new(Api {
+                    limiter: RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst)),
+                    cooldown: Mutex::new(Cooldown::default()),
+                    counters: Counters::default(),
+                })
+            })
+            .clone()
+    }
+
+    /// Waits until `api` may be called: past any cooldown, then for a token. Fails
+    /// without waiting when the cooldown ends after `deadline`.
+    pub(crate) async fn acquire(
+        &self,
+        api: &'static str,
+        deadline: Instant,
+    ) -> Result<(), OverBudget> {
+        let state = self.api(api);
+        let mut waited = false;
+        loop {
+            let api_until = lock(&state.cooldown).until;
+            let until = api_until.max(*lock(&self.app_until));
+            match until {
+                Some(until) if until > deadline => return Err(self.give_up(&state)),
+                Some(until) if until > Instant::now() => {
+                    waited = true;
+                    tokio::time::sleep_until(until).await;
+                }
+                _ => break,
+            }
+        }
+        if state.limiter.check().is_err() {
+            waited = true;
+            state.limiter.until_ready().await;
+        }
+        if waited {
+            state.counters.waits.fetch_add(1, Ordering::Relaxed);
+            self.totals.waits.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    fn give_up(&self, state: &Api) -> OverBudget {
+        state.counters.gave_up.fetch_add(1, Ordering::Relaxed);
+        self.totals.gave_up.fetch_add(1, Ordering::Relaxed);
+        OverBudget
+    }
+
+    /// Records a throttle code for a call sent at `sent_at`: the API cools down with
+    /// exponential backoff plus jitter, at least `floor` (e.g. 60 s for Tencent 70050).
+    pub(crate) fn throttled(&self, api: &'static str, sent_at: Instant, floor: Duration) {
+        let state = self.api(api);
+        state.counters.throttles.fetch_add(1, Ordering::Relaxed);
+        self.totals.throttles.fetch_add(1, Ordering::Relaxed);
+        let now = Instant::now();
+        let mut cooldown = lock(&state.cooldown);
+        let same_burst = cooldown.set_at.is_some_and(|set_at| sent_at < set_at);
+        if same_burst && cooldown.until.is_some_and(|until| until >= now + floor) {
+            return;
+        }
+        if !same_burst {
+            cooldown.streak = cooldown.streak.saturating_add(1);
+        }
+        let backoff = backoff(cooldown.streak).max(floor);
+        cooldown.until = Some(now + backoff);
+        cooldown.set_at = Some(now);
+    }
+
+    /// Holds back every API of the app for `duration` (a lock of the whole app).
+    pub(crate) fn lock_app(&self, duration: Duration) {
+        let until = Instant::now() + duration;
+        let mut app_until = lock(&self.app_until);
+        *app_until = Some(app_until.map_or(until, |current| current.max(until)));
+    }
+
+    /// Records an answer that was not a throttle: the backoff starts over.
+    pub(crate) fn succeeded(&self, api: &'static str) {
+        lock(&self.api(api).cooldown).streak = 0;
+    }
+}
+
+/// Exponential backoff for the `streak`-th throttle in a row, with up to 50% jitter.
+fn backoff(streak: u32) -> Duration {
+    let exp = streak.saturating_sub(1).min(16);
+    let base = BASE_COOLDOWN.saturating_mul(1u32 << exp).min(MAX_COOLDOWN);
+    let jitter = rand::rng().random_range(0.0..0.5);
+    base.mul_f64(1.0 + jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(backoff(1) >= BASE_COOLDOWN && backoff(1) < BASE_COOLDOWN * 2);
+        assert!(backoff(3) >= BASE_COOLDOWN * 4);
+        assert!(backoff(30) <= MAX_COOLDOWN.mul_f64(1.5));
+    }
+
+    #[tokio::test]
+    async fn a_cooldown_past_the_deadline_gives_up_at_once() {
+        let budget = RateBudget::new(ProviderKind::Tencent, RateConfig::TENCENT_DEFAULT);
+        budget.throttled("destroy_group", Instant::now(), Duration::from_secs(60));
+        let started = Instant::now();
+        let result = budget
+            .acquire("destroy_group", Instant::now() + Duration::from_secs(1))
+            .await;
+        assert_eq!(result, Err(OverBudget));
+        assert!(started.elapsed() < Duration::from_millis(100));
+        assert_eq!(budget.stats().gave_up, 1);
+        // Other APIs are not affected.
+        let other = budget
+            .acquire("get_group_info", Instant::now() + Duration::from_secs(1))
+            .await;
+        assert_eq!(other, Ok(()));
+        budget.lock_app(Duration::from_secs(60));
+        let locked = budget
+            .acquire("get_group_info", Instant::now() + Duration::from_secs(1))
+            .await;
+        assert_eq!(
+            locked,
+            Err(OverBudget),
+            "an app-wide lock holds back every API"
+        );
+    }
+
+    #[tokio::test]
+    async fn throttles_of_one_burst_count_once_toward_the_backoff() {
+        let budget = RateBudget::new(ProviderKind::NetEase, RateConfig::NETEASE_DEFAULT);
+        let sent = Instant::now();
+        budget.throttled("disband", sent, Duration::ZERO);
+        budget.throttled("disband", sent, Duration::ZERO);
+        budget.throttled("disband", sent, Duration::ZERO);
+        let streak = lock(&budget.api("disband").cooldown).streak;
+        assert_eq!(streak, 1);
+        assert_eq!(budget.stats().throttles, 3);
+    }
+}

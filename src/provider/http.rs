@@ -1,0 +1,96 @@
+//! Transport shared by both clients: send a request, turn every way it can fail into
+//! a message that names the HTTP status but never the URL (whose query may hold a
+//! UserSig) or a header (which may hold a CheckSum).
+
+use std::error::Error as _;
+
+use super::config::ConfigError;
+use super::CallInfo;
+
+/// `CallInfo::code` when the provider gave no code: transport failures, HTTP errors,
+/// malformed answers and requests refused before sending.
+pub const NO_CODE: i64 = -1;
+
+/// Builds the HTTP client of one provider app: every call times out after `timeout`,
+/// redirects are not followed (they would resend the signed query elsewhere).
+pub(crate) fn client(timeout: std::time::Duration) -> Result<reqwest::Client, ConfigError> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| {
+            ConfigError::new(
+                "endpoint",
+                format!("cannot build the HTTPS client: {}", e.without_url()),
+            )
+        })
+}
+
+/// The error of a call that gave up waiting out throttles.
+pub(crate) fn gave_up(last_throttle: Option<CallInfo>, waited: std::time::Duration) -> CallInfo {
+    let mut info = last_throttle.unwrap_or(CallInfo {
+        code: NO_CODE,
+        message: "the API is cooling down after throttles".to_string(),
+        request_id: None,
+    });
+    info.message = format!(
+        "{} (still throttled after waiting up to {waited:?})",
+        info.message
+    );
+    info
+}
+
+/// Sends `request` and parses the body as a JSON object. `Err` holds a message for
+/// a Transient failure: transport error, timeout, non-200 status or a body that is
+/// not a JSON object.
+pub(crate) async fn send_json(
+    request: reqwest::RequestBuilder,
+) -> Result<serde_json::Value, String> {
+    let response = request.send().await.map_err(describe)?;
+    let status = response.status().as_u16();
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| format!("HTTP {status}: failed to read the body: {}", describe(e)))?;
+    if status != 200 {
+        return Err(format!("HTTP {status}: {}", snippet(&bytes)));
+    }
+    match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(body) if body.is_object() => Ok(body),
+        _ => Err(format!(
+            "HTTP {status}: the answer is not the documented JSON envelope: {}",
+            snippet(&bytes)
+        )),
+    }
+}
+
+/// A reqwest error as text, without the URL, with its chain of causes.
+fn describe(error: reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "connection failed"
+    } else {
+        "transport error"
+    };
+    let error = error.without_url();
+    let mut text = format!("{kind}: {error}");
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The start of a body, for a message (bodies of gateway errors can be large pages).
+fn snippet(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out: String = text.chars().take(120).collect();
+    if text.chars().count() > 120 {
+        out.push('…');
+    }
+    out.replace(['\n', '\r'], " ")
+}

@@ -1,0 +1,57 @@
+//! NetEase `code` → outcome, from the documented table and its patterns: xxx404 does
+//! not exist, xxx449 concurrency conflict, xxx451 antispam, xxx435/437 quota.
+
+use crate::provider::FailureClass;
+
+/// What a NetEase code means for the caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeOutcome {
+    /// 200, or a code that means the wanted state already holds (109311 already a
+    /// member, 108310 transfer to the current owner).
+    Ok,
+    Fail(FailureClass),
+}
+
+/// What a disband code means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DisbandCode {
+    Disbanded,
+    /// 108404 (v2) or 803 (v1): the team does not exist; already done.
+    AlreadyGone,
+    Fail(FailureClass),
+}
+
+/// Frequency control.
+pub const THROTTLE_CODE: i64 = 416;
+/// The team does not exist (v2 and v1).
+pub const TEAM_NOT_FOUND_CODES: [i64; 2] = [108404, 803];
+
+pub fn classify(code: i64) -> CodeOutcome {
+    use FailureClass::*;
+    let class = match code {
+        200 | 109311 | 108310 => return CodeOutcome::Ok,
+        THROTTLE_CODE => Throttled,
+        c if TEAM_NOT_FOUND_CODES.contains(&c) => NotFound,
+        // Server errors; 431 "request repeated" is answered again under a new trace id.
+        500 | 503 | 514 | 431 => Transient,
+        c if c >= 100_000 && c % 1000 == 449 => Transient,
+        403 | 414 | 802 | 801 | 806 => Terminal,
+        101301 | 101303 | 101403 => Terminal,
+        c if c >= 100_000 && matches!(c % 1000, 435 | 437 | 451) => Terminal,
+        // Another thing missing (account 102404, member 109404) is a spec problem.
+        c if c >= 100_000 && c % 1000 == 404 => Terminal,
+        108302 | 108303 | 108305 | 108311 | 109307 | 109427 | 109432 => Terminal,
+        _ => Terminal,
+    };
+    CodeOutcome::Fail(class)
+}
+
+pub fn classify_disband(code: i64) -> DisbandCode {
+    if TEAM_NOT_FOUND_CODES.contains(&code) {
+        return DisbandCode::AlreadyGone;
+    }
+    match classify(code) {
+        CodeOutcome::Ok => DisbandCode::Disbanded,
+        CodeOutcome::Fail(class) => DisbandCode::Fail(class),
+    }
+}

@@ -1,0 +1,212 @@
+//! NetEase Yunxin IM v2 / v2.1 REST client for team management.
+
+pub mod codes;
+mod ops;
+mod read;
+mod wire;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use reqwest::Method;
+use serde_json::Value;
+use sha1::{Digest, Sha1};
+use tokio::time::Instant;
+
+use super::budget::RateBudget;
+use super::config::{ConfigError, NeteaseConfig};
+use super::http::{self, NO_CODE};
+use super::secret::scrub;
+use super::{CallInfo, FailureClass, Operation, ProviderError, ProviderKind, ProviderResult};
+use codes::THROTTLE_CODE;
+
+/// `CheckSum` = lowercase hex SHA1(AppSecret + Nonce + CurTime).
+pub fn checksum(app_secret: &str, nonce: &str, cur_time: &str) -> String {
+    let mut hasher = Sha1::new();
+    hasher.update(app_secret.as_bytes());
+    hasher.update(nonce.as_bytes());
+    hasher.update(cur_time.as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+/// The client of one AppKey. Cheap to share behind an `Arc`.
+pub struct NeteaseClient {
+    config: NeteaseConfig,
+    base_url: String,
+    http: reqwest::Client,
+    budget: Arc<RateBudget>,
+}
+
+impl fmt::Debug for NeteaseClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NeteaseClient")
+            .field("app_key", &self.config.app_key)
+            .field("base_url", &self.base_url)
+            .field("budget", &self.budget)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One answer with the documented envelope; `info.request_id` is the trace id sent.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub code: i64,
+    pub info: CallInfo,
+    pub data: Value,
+}
+
+/// One request: method, path below the host, query and optional JSON body.
+pub(crate) struct Request<'a> {
+    pub api: &'static str,
+    pub method: Method,
+    pub path: String,
+    pub query: Vec<(&'static str, String)>,
+    pub body: Option<&'a Value>,
+}
+
+impl NeteaseClient {
+    /// Validates `config` and builds the client; no call is made.
+    pub fn new(
+        config: NeteaseConfig,
+        budget: Arc<RateBudget>,
+    ) -> Result<NeteaseClient, ConfigError> {
+        config.validate()?;
+        Ok(NeteaseClient {
+            base_url: config.base_url(),
+            http: http::client(config.timeout)?,
+            budget,
+            config,
+        })
+    }
+
+    pub fn budget(&self) -> &Arc<RateBudget> {
+        &self.budget
+    }
+
+    pub(crate) fn error(
+        &self,
+        operation: Operation,
+        class: FailureClass,
+        info: CallInfo,
+    ) -> ProviderError {
+        ProviderError {
+            provider: ProviderKind::NetEase,
+            operation,
+            class,
+            info,
+        }
+    }
+
+    pub(crate) fn rejected(&self, operation: Operation, error: &ConfigError) -> ProviderError {
+        let info = CallInfo {
+            code: NO_CODE,
+            message: error.to_string(),
+            request_id: None,
+        };
+        self.error(operation, FailureClass::Terminal, info)
+    }
+
+    /// Sends `request` within the rate budget; 416 answers are waited out and retried
+    /// under a fresh trace id (the provider did not execute them) up to the budget's
+    /// bound. Any other answer with the envelope is returned for the caller.
+    pub(crate) async fn call(
+        &self,
+        operation: Operation,
+        request: &Request<'_>,
+    ) -> ProviderResult<Reply> {
+        let deadline = Instant::now() + self.budget.max_throttle_wait();
+        let mut last_throttle: Option<CallInfo> = None;
+        loop {
+            if self.budget.acquire(request.api, deadline).await.is_err() {
+                let info = http::gave_up(last_throttle, self.budget.max_throttle_wait());
+                return Err(self.error(operation, FailureClass::Throttled, info));
+            }
+            let sent_at = Instant::now();
+            let reply = self.send(request).await;
+            let reply =
+                reply.map_err(|info| self.error(operation, FailureClass::Transient, info))?;
+            tracing::debug!(
+                provider = "netease",
+                operation = %operation,
+                api = request.api,
+                code = reply.code,
+                request_id = reply.info.request_id.as_deref().unwrap_or(""),
+                "provider call answered"
+            );
+            if reply.code == THROTTLE_CODE {
+                self.budget
+                    .throttled(request.api, sent_at, std::time::Duration::ZERO);
+                last_throttle = Some(reply.info);
+                continue;
+            }
+            self.budget.succeeded(request.api);
+            return Ok(reply);
+        }
+    }
+
+    /// One signed HTTP exchange. `Err` is a transport-level failure (Transient).
+    async fn send(&self, request: &Request<'_>) -> Result<Reply, CallInfo> {
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        let cur_time = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs()
+            .to_string();
+        let sum = checksum(self.config.app_secret.expose(), &nonce, &cur_time);
+        let trace_id = uuid::Uuid::new_v4().to_string();
+        let mut builder = self
+            .http
+            .request(
+                request.method.clone(),
+                format!("{}{}", self.base_url, request.path),
+            )
+            .header("AppKey", &self.config.app_key)
+            .header("Nonce", &nonce)
+            .header("CurTime", &cur_time)
+            .header("CheckSum", &sum)
+            .header("X-custom-traceid", &trace_id);
+        if !request.query.is_empty() {
+            builder = builder.query(&request.query);
+        }
+        if let Some(body) = request.body {
+            builder = builder
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/json;charset=UTF-8",
+                )
+                .body(body.to_string());
+        }
+        let secrets = [self.config.app_secret.expose(), sum.as_str()];
+        let reply = match http::send_json(builder).await {
+            Ok(reply) => reply,
+            Err(message) => {
+                tracing::debug!(provider = "netease", api = request.api, request_id = %trace_id, "provider call failed in transport");
+                return Err(CallInfo {
+                    code: NO_CODE,
+                    message: scrub(&message, &secrets),
+                    request_id: Some(trace_id),
+                });
+            }
+        };
+        parse_envelope(reply, trace_id, &secrets)
+    }
+}
+
+fn parse_envelope(body: Value, trace_id: String, secrets: &[&str]) -> Result<Reply, CallInfo> {
+    let Some(code) = body.get("code").and_then(wire::as_i64) else {
+        return Err(CallInfo {
+            code: NO_CODE,
+            message: "HTTP 200: the answer has no code (not the documented envelope)".to_string(),
+            request_id: Some(trace_id),
+        });
+    };
+    let message = body.get("msg").and_then(Value::as_str).unwrap_or_default();
+    let info = CallInfo {
+        code,
+        message: scrub(message, secrets),
+        request_id: Some(trace_id),
+    };
+    let data = body.get("data").cloned().unwrap_or(Value::Null);
+    Ok(Reply { code, info, data })
+}

@@ -1,0 +1,249 @@
+//! The team operations of the NetEase client.
+
+use async_trait::async_trait;
+use reqwest::Method;
+use serde_json::json;
+
+use super::codes::{classify, classify_disband, CodeOutcome, DisbandCode};
+use super::{wire, NeteaseClient, Reply, Request};
+use crate::provider::config::ConfigError;
+use crate::provider::validate::{validate_attributes, validate_changes, validate_type_for};
+use crate::provider::{
+    AttributeChanges, CallInfo, CreateOutcome, CreateRequest, DisbandOutcome, GroupKey,
+    GroupProvider, GroupType, Lookup, ObservedGroup, Operation, ProviderKind, ProviderResult,
+};
+
+/// Pages of joined teams read at most by one `find_by_marker`.
+impl NeteaseClient {
+    pub(super) fn check(&self, operation: Operation, reply: Reply) -> ProviderResult<Reply> {
+        match classify(reply.code) {
+            CodeOutcome::Ok => Ok(reply),
+            CodeOutcome::Fail(class) => Err(self.error(operation, class, reply.info)),
+        }
+    }
+
+    /// The team type must be NetEase's and the id a decimal number.
+    pub(super) fn check_key(&self, operation: Operation, key: &GroupKey) -> ProviderResult<()> {
+        validate_type_for(ProviderKind::NetEase, key.group_type)
+            .map_err(|e| self.rejected(operation, &e))?;
+        if key.id.is_empty() || !key.id.bytes().all(|b| b.is_ascii_digit()) {
+            let error = ConfigError::new(
+                "status.groupId",
+                format!("{:?} is not a NetEase team id (a decimal number)", key.id),
+            );
+            return Err(self.rejected(operation, &error));
+        }
+        Ok(())
+    }
+
+    /// `operator_id` for updates and disband: the team's owner.
+    pub(super) fn operator<'k>(
+        &self,
+        operation: Operation,
+        key: &'k GroupKey,
+    ) -> ProviderResult<&'k str> {
+        match key.owner.as_deref().filter(|o| !o.is_empty()) {
+            Some(owner) => Ok(owner),
+            None => Err(self.rejected(
+                operation,
+                &ConfigError::new("spec.owner", "NetEase needs the team owner as operator_id"),
+            )),
+        }
+    }
+
+    /// Invites `account` so it can become the owner; "already a member" is fine.
+    async fn ensure_member(
+        &self,
+        key: &GroupKey,
+        operator: &str,
+        account: &str,
+    ) -> ProviderResult<()> {
+        let op = Operation::TransferOwner;
+        let body = json!({
+            "operator_id": operator,
+            "team_id": wire::team_id_value(&key.id),
+            "team_type": wire::team_type(key.group_type),
+            "invite_account_ids": [account],
+            "msg": "",
+        });
+        let request = Request {
+            api: "invite",
+            method: Method::POST,
+            path: "/im/v2/team_members".into(),
+            query: Vec::new(),
+            body: Some(&body),
+        };
+        let reply = self.check(op, self.call(op, &request).await?)?;
+        if let Some((code, who)) = wire::real_failures(&reply.data).into_iter().next() {
+            let class = match classify(code) {
+                CodeOutcome::Fail(class) => class,
+                CodeOutcome::Ok => return Ok(()),
+            };
+            let info = CallInfo {
+                code,
+                message: format!("could not add {who} as a member before the transfer"),
+                ..reply.info
+            };
+            return Err(self.error(op, class, info));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl GroupProvider for NeteaseClient {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::NetEase
+    }
+
+    fn max_batch(&self, group_type: GroupType) -> usize {
+        match group_type {
+            GroupType::Super => 20,
+            _ => 30,
+        }
+    }
+
+    async fn create_group(&self, request: &CreateRequest) -> ProviderResult<CreateOutcome> {
+        let op = Operation::Create;
+        let body = validate_type_for(ProviderKind::NetEase, request.group_type)
+            .and_then(|_| validate_attributes(request.group_type, &request.attributes))
+            .and_then(|_| wire::create_body(request))
+            .map_err(|e| self.rejected(op, &e))?;
+        let call = Request {
+            api: "create",
+            method: Method::POST,
+            path: "/im/v2.1/teams".into(),
+            query: Vec::new(),
+            body: Some(&body),
+        };
+        let reply = self.check(op, self.call(op, &call).await?)?;
+        let team_id = reply
+            .data
+            .get("team_info")
+            .and_then(|t| wire::team_id(t.get("team_id")));
+        let Some(group_id) = team_id else {
+            return Err(self.malformed(op, reply.info, "team_info.team_id"));
+        };
+        let mut info = reply.info;
+        let failed = wire::failed_list(&reply.data);
+        if !failed.is_empty() {
+            info.message = format!("team created; failed_list: {}", failed.join(", "));
+        }
+        Ok(CreateOutcome::Created { group_id, info })
+    }
+
+    async fn get_groups(&self, keys: &[GroupKey]) -> ProviderResult<Vec<(String, Lookup)>> {
+        let op = Operation::Get;
+        for key in keys {
+            self.check_key(op, key)?;
+        }
+        if let [key] = keys {
+            return Ok(vec![(key.id.clone(), self.read_one(op, key).await?)]);
+        }
+        let mut found = Vec::with_capacity(keys.len());
+        for group_type in [GroupType::Advanced, GroupType::Super] {
+            let ids: Vec<&str> = keys
+                .iter()
+                .filter(|k| k.group_type == group_type)
+                .map(|k| k.id.as_str())
+                .collect();
+            for chunk in ids.chunks(self.max_batch(group_type)) {
+                found.extend(self.read_batch(op, group_type, chunk).await?);
+            }
+        }
+        // One entry per id, in the order asked.
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            if let Some(pos) = found.iter().position(|(id, _)| *id == key.id) {
+                out.push(found.swap_remove(pos));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn find_by_marker(
+        &self,
+        group_type: GroupType,
+        owner: &str,
+        marker: &str,
+    ) -> ProviderResult<Option<ObservedGroup>> {
+        self.find_marker(group_type, owner, marker).await
+    }
+
+    async fn update_group(
+        &self,
+        key: &GroupKey,
+        changes: &AttributeChanges,
+    ) -> ProviderResult<CallInfo> {
+        let op = Operation::Update;
+        self.check_key(op, key)?;
+        validate_changes(key.group_type, changes).map_err(|e| self.rejected(op, &e))?;
+        if changes.is_empty() {
+            return Ok(CallInfo {
+                code: 200,
+                message: "nothing to change".to_string(),
+                request_id: None,
+            });
+        }
+        let operator = self.operator(op, key)?;
+        // Rewriting server_extension must keep the marker the team carries.
+        let marker = match changes.custom_data {
+            Some(_) => self.read_marker(op, key).await?,
+            None => None,
+        };
+        let body = wire::update_body(key.group_type, operator, changes, marker.as_deref())
+            .map_err(|e| self.rejected(op, &e))?;
+        let request = Request {
+            api: "update",
+            method: Method::PATCH,
+            path: format!("/im/v2.1/teams/{}", key.id),
+            query: Vec::new(),
+            body: Some(&body),
+        };
+        Ok(self.check(op, self.call(op, &request).await?)?.info)
+    }
+
+    async fn transfer_owner(&self, key: &GroupKey, new_owner: &str) -> ProviderResult<CallInfo> {
+        let op = Operation::TransferOwner;
+        self.check_key(op, key)?;
+        if let Some(operator) = key
+            .owner
+            .as_deref()
+            .filter(|o| !o.is_empty() && *o != new_owner)
+        {
+            self.ensure_member(key, operator, new_owner).await?;
+        }
+        let body = json!({"team_type": wire::team_type(key.group_type), "new_owner_account_id": new_owner, "leave": 2});
+        let request = Request {
+            api: "transfer_owner",
+            method: Method::PATCH,
+            path: format!("/im/v2/teams/{}/actions/transfer_owner", key.id),
+            query: Vec::new(),
+            body: Some(&body),
+        };
+        Ok(self.check(op, self.call(op, &request).await?)?.info)
+    }
+
+    async fn disband(&self, key: &GroupKey) -> ProviderResult<DisbandOutcome> {
+        let op = Operation::Disband;
+        self.check_key(op, key)?;
+        let operator = self.operator(op, key)?;
+        let query = vec![
+            ("team_type", wire::team_type(key.group_type).to_string()),
+            ("operator_id", operator.to_string()),
+        ];
+        let request = Request {
+            api: "disband",
+            method: Method::DELETE,
+            path: format!("/im/v2.1/teams/{}", key.id),
+            query,
+            body: None,
+        };
+        let reply = self.call(op, &request).await?;
+        match classify_disband(reply.code) {
+            DisbandCode::Disbanded => Ok(DisbandOutcome::Disbanded(reply.info)),
+            DisbandCode::AlreadyGone => Ok(DisbandOutcome::AlreadyGone(reply.info)),
+            DisbandCode::Fail(class) => Err(self.error(op, class, reply.info)),
+        }
+    }
+}

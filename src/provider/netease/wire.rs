@@ -1,0 +1,274 @@
+//! NetEase request bodies and answer parsing.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+use crate::provider::config::ConfigError;
+use crate::provider::validate::{netease_server_extension, split_server_extension};
+use crate::provider::{AttributeChanges, CreateRequest, GroupType, JoinPolicy, ObservedGroup};
+
+pub fn team_type(group_type: GroupType) -> u8 {
+    match group_type {
+        GroupType::Super => 2,
+        _ => 1,
+    }
+}
+
+fn parse_team_type(value: Option<&Value>) -> Option<GroupType> {
+    match value.and_then(as_i64) {
+        Some(1) => Some(GroupType::Advanced),
+        Some(2) => Some(GroupType::Super),
+        _ => None,
+    }
+}
+
+pub fn join_mode(policy: JoinPolicy) -> u8 {
+    match policy {
+        JoinPolicy::FreeAccess => 0,
+        JoinPolicy::NeedPermission => 1,
+        JoinPolicy::DisableApply => 2,
+    }
+}
+
+fn parse_join_mode(value: Option<&Value>) -> Option<JoinPolicy> {
+    match value.and_then(as_i64) {
+        Some(0) => Some(JoinPolicy::FreeAccess),
+        Some(1) => Some(JoinPolicy::NeedPermission),
+        Some(2) => Some(JoinPolicy::DisableApply),
+        _ => None,
+    }
+}
+
+/// A number sent as a JSON number or a numeric string.
+pub fn as_i64(value: &Value) -> Option<i64> {
+    value
+        .as_i64()
+        .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
+}
+
+/// A team id, number or string, as a decimal string.
+pub fn team_id(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::Number(n) => n.as_u64().map(|n| n.to_string()),
+        Value::String(s)
+            if !s.trim().is_empty() && s.trim().bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            Some(s.trim().to_string())
+        }
+        _ => None,
+    }
+}
+
+/// A team id for a JSON body: a number when it fits (member endpoints send numbers).
+pub fn team_id_value(id: &str) -> Value {
+    id.parse::<u64>()
+        .map_or_else(|_| Value::from(id), Value::from)
+}
+
+fn text(value: Option<&Value>) -> Option<String> {
+    value.and_then(Value::as_str).map(str::to_string)
+}
+
+pub fn create_body(request: &CreateRequest) -> Result<Value, ConfigError> {
+    let attrs = &request.attributes;
+    let mut body = Map::new();
+    body.insert(
+        "owner_account_id".into(),
+        attrs.owner.clone().unwrap_or_default().into(),
+    );
+    body.insert("team_type".into(), team_type(request.group_type).into());
+    body.insert("name".into(), attrs.name.clone().into());
+    insert_texts(
+        &mut body,
+        [&attrs.introduction, &attrs.notification, &attrs.face_url],
+    );
+    if let Some(max) = attrs.max_members {
+        body.insert("members_limit".into(), max.into());
+    }
+    let extension = netease_server_extension(&attrs.custom_data, &request.marker)?;
+    body.insert("server_extension".into(), extension.into());
+    // Invitees join at once (declared members need no acceptance).
+    let mut configuration = json!({"agree_mode": 1});
+    if let Some(policy) = attrs.join_policy {
+        configuration["join_mode"] = join_mode(policy).into();
+    }
+    body.insert("configuration".into(), configuration);
+    Ok(Value::Object(body))
+}
+
+fn insert_texts(body: &mut Map<String, Value>, values: [&Option<String>; 3]) {
+    for (key, value) in ["intro", "announcement", "icon"].into_iter().zip(values) {
+        if let Some(value) = value {
+            body.insert(key.into(), value.clone().into());
+        }
+    }
+}
+
+/// The update body: only what changes. `marker` is the one found on the team, kept
+/// when the custom data is rewritten.
+pub fn update_body(
+    group_type: GroupType,
+    operator: &str,
+    changes: &AttributeChanges,
+    marker: Option<&str>,
+) -> Result<Value, ConfigError> {
+    let mut body = Map::new();
+    body.insert("team_type".into(), team_type(group_type).into());
+    body.insert("operator_id".into(), operator.into());
+    if let Some(name) = &changes.name {
+        body.insert("name".into(), name.clone().into());
+    }
+    insert_texts(
+        &mut body,
+        [
+            &changes.introduction,
+            &changes.notification,
+            &changes.face_url,
+        ],
+    );
+    if let Some(max) = changes.max_members {
+        body.insert("members_limit".into(), max.into());
+    }
+    if let Some(policy) = changes.join_policy {
+        body.insert(
+            "configuration".into(),
+            json!({"join_mode": join_mode(policy)}),
+        );
+    }
+    if let Some(data) = &changes.custom_data {
+        let extension = match marker {
+            Some(marker) => netease_server_extension(data, marker)?,
+            None => custom_only_extension(data)?,
+        };
+        body.insert("server_extension".into(), extension.into());
+    }
+    Ok(Value::Object(body))
+}
+
+fn custom_only_extension(data: &BTreeMap<String, String>) -> Result<String, ConfigError> {
+    // Built with a throwaway marker for the checks, then without it.
+    netease_server_extension(data, "")?;
+    Ok(Value::Object(
+        data.iter()
+            .map(|(k, v)| (k.clone(), v.clone().into()))
+            .collect(),
+    )
+    .to_string())
+}
+
+/// One `team_info` object as an observed group; `None` without a usable team id.
+pub fn parse_team(info: &Value) -> Option<ObservedGroup> {
+    let id = team_id(info.get("team_id"))?;
+    let extension = info
+        .get("server_extension")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let (custom_data, marker) = split_server_extension(extension);
+    let as_u32 = |key: &str| {
+        info.get(key)
+            .and_then(as_i64)
+            .and_then(|n| u32::try_from(n).ok())
+    };
+    Some(ObservedGroup {
+        id,
+        group_type: parse_team_type(info.get("team_type")),
+        name: text(info.get("name")).unwrap_or_default(),
+        owner: text(info.get("owner_account_id")).filter(|o| !o.is_empty()),
+        introduction: text(info.get("intro")),
+        notification: text(info.get("announcement")),
+        face_url: text(info.get("icon")),
+        max_members: as_u32("members_limit"),
+        join_policy: parse_join_mode(info.get("configuration").and_then(|c| c.get("join_mode"))),
+        custom_data,
+        marker,
+        member_count: as_u32("member_count"),
+    })
+}
+
+/// `failed_list` entries as `account (code msg)`, empty when there are none.
+pub fn failed_list(data: &Value) -> Vec<String> {
+    let Some(list) = data.get("failed_list").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    list.iter()
+        .map(|item| {
+            let account = text(item.get("account_id")).unwrap_or_else(|| "?".to_string());
+            let code = item.get("error_code").and_then(as_i64).unwrap_or_default();
+            let msg = text(item.get("error_msg")).unwrap_or_default();
+            format!("{account} ({code} {msg})")
+        })
+        .collect()
+}
+
+/// Failures in `failed_list` whose code is not "already a member".
+pub fn real_failures(data: &Value) -> Vec<(i64, String)> {
+    let Some(list) = data.get("failed_list").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|item| {
+            let code = item.get("error_code").and_then(as_i64).unwrap_or_default();
+            let account = text(item.get("account_id")).unwrap_or_default();
+            (code != 109311).then_some((code, account))
+        })
+        .collect()
+}
+
+/// Percent-encodes an account id for use as one path segment.
+pub fn path_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::validate::MARKER_KEY;
+
+    #[test]
+    fn team_ids_are_read_from_numbers_and_strings() {
+        assert_eq!(
+            team_id(Some(&json!(6001234567u64))).as_deref(),
+            Some("6001234567")
+        );
+        assert_eq!(team_id(Some(&json!("42"))).as_deref(), Some("42"));
+        assert_eq!(team_id(Some(&json!("abc"))), None);
+        assert_eq!(team_id(None), None);
+    }
+
+    #[test]
+    fn the_marker_is_split_from_custom_data() {
+        let info = json!({"team_id": 7, "team_type": 1, "name": "n",
+            "server_extension": format!("{{\"a\":\"1\",\"{MARKER_KEY}\":\"uid-1\"}}"),
+            "configuration": {"join_mode": 2}});
+        let team = parse_team(&info).unwrap();
+        assert_eq!(team.marker.as_deref(), Some("uid-1"));
+        assert_eq!(
+            team.custom_data,
+            BTreeMap::from([("a".to_string(), "1".to_string())])
+        );
+        assert_eq!(team.join_policy, Some(JoinPolicy::DisableApply));
+        assert_eq!(team.group_type, Some(GroupType::Advanced));
+    }
+
+    #[test]
+    fn a_foreign_server_extension_has_no_marker() {
+        let team = parse_team(&json!({"team_id": "8", "server_extension": "not json"})).unwrap();
+        assert!(team.custom_data.is_empty());
+        assert_eq!(team.marker, None);
+    }
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(path_segment("a b/c"), "a%20b%2Fc");
+        assert_eq!(path_segment("user_01"), "user_01");
+    }
+}

@@ -1,0 +1,315 @@
+//! The group operations of the Tencent client.
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use serde_json::{json, Value};
+
+use super::codes::{classify, classify_disband, CodeOutcome, DisbandCode};
+use super::{wire, Reply, TencentClient};
+use crate::provider::validate::{
+    validate_attributes, validate_changes, validate_tencent_group_id, validate_type_for,
+};
+use crate::provider::{
+    AttributeChanges, CallInfo, CreateOutcome, CreateRequest, DisbandOutcome, FailureClass,
+    GroupKey, GroupProvider, GroupType, Lookup, ObservedGroup, Operation, ProviderKind,
+    ProviderResult,
+};
+
+/// Ids per get_group_info call.
+const MAX_BATCH: usize = 50;
+
+impl TencentClient {
+    /// Turns a non-success answer into the error its code calls for.
+    fn check(&self, operation: Operation, reply: Reply) -> ProviderResult<Reply> {
+        match classify(reply.code) {
+            CodeOutcome::Ok => Ok(reply),
+            CodeOutcome::Fail(class) => Err(self.error(operation, class, reply.info)),
+        }
+    }
+
+    fn check_types(&self, operation: Operation, keys: &[GroupKey]) -> ProviderResult<()> {
+        for key in keys {
+            validate_type_for(ProviderKind::Tencent, key.group_type)
+                .map_err(|e| self.rejected(operation, &e))?;
+        }
+        Ok(())
+    }
+
+    /// Reads one batch of at most [`MAX_BATCH`] ids.
+    async fn read_batch(
+        &self,
+        operation: Operation,
+        keys: &[GroupKey],
+    ) -> ProviderResult<Vec<(String, Lookup)>> {
+        let ids: Vec<&str> = keys.iter().map(|k| k.id.as_str()).collect();
+        let body = wire::get_body(&ids, &self.known_keys());
+        let reply = self.call(operation, "get_group_info", &body).await?;
+        match classify(reply.code) {
+            // A batch of one whose only group is missing may fail as a whole.
+            CodeOutcome::Fail(FailureClass::NotFound) if ids.len() == 1 => {
+                return Ok(vec![(ids[0].to_string(), Lookup::NotFound(reply.info))]);
+            }
+            CodeOutcome::Fail(class) => return Err(self.error(operation, class, reply.info)),
+            CodeOutcome::Ok => {}
+        }
+        let items = reply
+            .body
+            .get("GroupInfo")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let item = items
+                .iter()
+                .find(|item| item.get("GroupId").and_then(Value::as_str) == Some(id));
+            let Some(item) = item else {
+                let info = CallInfo {
+                    message: format!("the answer has no entry for group {id}"),
+                    ..reply.info.clone()
+                };
+                return Err(self.error(operation, FailureClass::Transient, info));
+            };
+            let lookup = self.lookup(operation, id, item, &reply.info.request_id)?;
+            out.push((id.to_string(), lookup));
+        }
+        Ok(out)
+    }
+
+    /// One `GroupInfo[]` item: found, not found, or a failure of its own.
+    fn lookup(
+        &self,
+        operation: Operation,
+        id: &str,
+        item: &Value,
+        request_id: &Option<String>,
+    ) -> ProviderResult<Lookup> {
+        let code = item.get("ErrorCode").and_then(wire::as_i64).unwrap_or(0);
+        let message = item
+            .get("ErrorInfo")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let info = CallInfo {
+            code,
+            message: message.to_string(),
+            request_id: request_id.clone(),
+        };
+        match classify(code) {
+            CodeOutcome::Ok => Ok(Lookup::Found(wire::parse_group(id, item))),
+            CodeOutcome::Fail(FailureClass::NotFound) => Ok(Lookup::NotFound(info)),
+            CodeOutcome::Fail(class) => Err(self.error(operation, class, info)),
+        }
+    }
+
+    /// Reads one group; `Ok(None)` when it does not exist.
+    async fn read_one(
+        &self,
+        operation: Operation,
+        id: &str,
+        group_type: GroupType,
+    ) -> ProviderResult<Option<ObservedGroup>> {
+        let key = GroupKey {
+            id: id.to_string(),
+            group_type,
+            owner: None,
+        };
+        let mut found = self
+            .read_batch(operation, std::slice::from_ref(&key))
+            .await?;
+        Ok(match found.pop() {
+            Some((_, Lookup::Found(group))) => Some(group),
+            _ => None,
+        })
+    }
+
+    /// Adds `account` to the group silently so it can become the owner.
+    async fn ensure_member(&self, key: &GroupKey, account: &str) -> ProviderResult<()> {
+        let op = Operation::TransferOwner;
+        let body =
+            json!({"GroupId": key.id, "Silence": 1, "MemberList": [{"Member_Account": account}]});
+        let reply = self.check(op, self.call(op, "add_group_member", &body).await?)?;
+        let result = reply
+            .body
+            .get("MemberList")
+            .and_then(Value::as_array)
+            .and_then(|list| {
+                list.iter()
+                    .find(|m| m.get("Member_Account").and_then(Value::as_str) == Some(account))
+            })
+            .and_then(|m| m.get("Result"))
+            .and_then(wire::as_i64);
+        // 1 added, 2 already a member; no per-member result (10013 answers) is fine too.
+        match result {
+            None | Some(1) | Some(2) => Ok(()),
+            Some(other) => {
+                let class = if other == 3 {
+                    FailureClass::Transient
+                } else {
+                    FailureClass::Terminal
+                };
+                let info = CallInfo {
+                    message: format!(
+                        "could not add {account} as a member before the transfer (Result {other})"
+                    ),
+                    ..reply.info
+                };
+                Err(self.error(op, class, info))
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl GroupProvider for TencentClient {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Tencent
+    }
+
+    fn max_batch(&self, _group_type: GroupType) -> usize {
+        MAX_BATCH
+    }
+
+    async fn create_group(&self, request: &CreateRequest) -> ProviderResult<CreateOutcome> {
+        let op = Operation::Create;
+        let valid = validate_type_for(ProviderKind::Tencent, request.group_type)
+            .and_then(|_| validate_attributes(request.group_type, &request.attributes))
+            .and_then(|_| match &request.group_id {
+                Some(id) => validate_tencent_group_id(request.group_type, id),
+                None => Ok(()),
+            });
+        valid.map_err(|e| self.rejected(op, &e))?;
+        self.remember_keys(request.attributes.custom_data.keys());
+        let reply = self
+            .call(op, "create_group", &wire::create_body(request))
+            .await?;
+        match classify(reply.code) {
+            CodeOutcome::Ok => {
+                let id = reply
+                    .body
+                    .get("GroupId")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                match id.or_else(|| request.group_id.clone()) {
+                    Some(group_id) => Ok(CreateOutcome::Created {
+                        group_id,
+                        info: reply.info,
+                    }),
+                    None => {
+                        let info = CallInfo {
+                            message: "the create answer has no GroupId".to_string(),
+                            ..reply.info
+                        };
+                        Err(self.error(op, FailureClass::Transient, info))
+                    }
+                }
+            }
+            CodeOutcome::Fail(FailureClass::AlreadyExists) => {
+                let existing = match &request.group_id {
+                    Some(id) => self
+                        .read_one(op, id, request.group_type)
+                        .await
+                        .ok()
+                        .flatten(),
+                    None => None,
+                };
+                Ok(CreateOutcome::AlreadyExists {
+                    existing,
+                    info: reply.info,
+                })
+            }
+            CodeOutcome::Fail(class) => Err(self.error(op, class, reply.info)),
+        }
+    }
+
+    async fn get_groups(&self, keys: &[GroupKey]) -> ProviderResult<Vec<(String, Lookup)>> {
+        self.check_types(Operation::Get, keys)?;
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(MAX_BATCH) {
+            out.extend(self.read_batch(Operation::Get, chunk).await?);
+        }
+        Ok(out)
+    }
+
+    async fn find_by_marker(
+        &self,
+        _group_type: GroupType,
+        _owner: &str,
+        _marker: &str,
+    ) -> ProviderResult<Option<ObservedGroup>> {
+        Ok(None)
+    }
+
+    async fn update_group(
+        &self,
+        key: &GroupKey,
+        changes: &AttributeChanges,
+    ) -> ProviderResult<CallInfo> {
+        let op = Operation::Update;
+        self.check_types(op, std::slice::from_ref(key))?;
+        validate_changes(key.group_type, changes).map_err(|e| self.rejected(op, &e))?;
+        if changes.is_empty() {
+            return Ok(CallInfo {
+                code: 0,
+                message: "nothing to change".to_string(),
+                request_id: None,
+            });
+        }
+        let mut current_keys = BTreeSet::new();
+        if let Some(desired) = &changes.custom_data {
+            self.remember_keys(desired.keys());
+            match self.read_one(op, &key.id, key.group_type).await? {
+                Some(group) => current_keys.extend(group.custom_data.into_keys()),
+                None => {
+                    let info = CallInfo {
+                        code: 10010,
+                        message: format!("group {} does not exist", key.id),
+                        request_id: None,
+                    };
+                    return Err(self.error(op, FailureClass::NotFound, info));
+                }
+            }
+        }
+        let body = wire::modify_body(&key.id, changes, &current_keys);
+        let reply = self.call(op, "modify_group_base_info", &body).await?;
+        Ok(self.check(op, reply)?.info)
+    }
+
+    async fn transfer_owner(&self, key: &GroupKey, new_owner: &str) -> ProviderResult<CallInfo> {
+        let op = Operation::TransferOwner;
+        self.check_types(op, std::slice::from_ref(key))?;
+        // AVChatRoom has no member list to join; the change itself answers 10007.
+        if key.group_type != GroupType::AVChatRoom {
+            self.ensure_member(key, new_owner).await?;
+        }
+        let body = json!({"GroupId": key.id, "NewOwner_Account": new_owner});
+        let reply = self.call(op, "change_group_owner", &body).await?;
+        Ok(self.check(op, reply)?.info)
+    }
+
+    async fn disband(&self, key: &GroupKey) -> ProviderResult<DisbandOutcome> {
+        let op = Operation::Disband;
+        self.check_types(op, std::slice::from_ref(key))?;
+        let reply = self
+            .call(op, "destroy_group", &json!({"GroupId": key.id}))
+            .await?;
+        match classify_disband(reply.code) {
+            DisbandCode::Disbanded => Ok(DisbandOutcome::Disbanded(reply.info)),
+            DisbandCode::AlreadyGone => Ok(DisbandOutcome::AlreadyGone(reply.info)),
+            DisbandCode::ConfirmByRead => match self.read_one(op, &key.id, key.group_type).await? {
+                None => Ok(DisbandOutcome::AlreadyGone(reply.info)),
+                Some(_) => {
+                    let info = CallInfo {
+                        message: format!(
+                            "{} (yet a read finds the group {})",
+                            reply.info.message, key.id
+                        ),
+                        ..reply.info
+                    };
+                    Err(self.error(op, FailureClass::Terminal, info))
+                }
+            },
+            DisbandCode::Fail(class) => Err(self.error(op, class, reply.info)),
+        }
+    }
+}
