@@ -34,6 +34,18 @@ pub enum Error {
         source: kube::Error,
     },
 
+    /// The metrics / health endpoint could not listen.
+    #[error("failed to serve endpoints on {addr}: {source}")]
+    Endpoint {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Leader election failed, or this replica lost the lease.
+    #[error("leader election: {0}")]
+    Leadership(String),
+
     /// The finalizer helper failed around a reconcile.
     #[error("failed to run the finalizer: {0}")]
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
@@ -62,6 +74,7 @@ impl Error {
             Error::NotOwned { .. } => "GroupNotOwned",
             Error::Provider(e) => e.class.reason(),
             Error::Kube { .. } => "KubernetesError",
+            Error::Endpoint { .. } | Error::Leadership(_) => "OperatorError",
             Error::Finalizer(inner) => match inner.as_ref() {
                 kube::runtime::finalizer::Error::ApplyFailed(e)
                 | kube::runtime::finalizer::Error::CleanupFailed(e) => e.reason(),

@@ -4,8 +4,10 @@
 
 pub mod api;
 pub mod controller;
-pub mod telemetry;
 pub mod error;
+pub mod http;
+pub mod metrics;
 pub mod provider;
+pub mod telemetry;
 
 pub use error::{Error, Result};

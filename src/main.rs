@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
-use chatgroup_operator::controller::{self, Settings};
+use chatgroup_operator::controller::{self, LeaderElection, Settings};
 use chatgroup_operator::telemetry::{self, LogFormat};
 
 #[derive(Parser)]
@@ -25,7 +25,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the controllers.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print the CustomResourceDefinitions as YAML.
     Crd,
 }
@@ -44,6 +44,28 @@ struct RunArgs {
     /// How often groups are read back from the provider to catch drift (e.g. 10m, 30s).
     #[arg(long, env = "CHATGROUP_RESYNC_INTERVAL", default_value = "10m", value_parser = humantime::parse_duration)]
     resync_interval: Duration,
+    /// Address of the /metrics, /healthz and /readyz endpoints.
+    #[arg(long, env = "CHATGROUP_METRICS_ADDR", default_value = "0.0.0.0:8080")]
+    metrics_addr: std::net::SocketAddr,
+    /// Reconcile only while holding a Lease, so replicas can run side by side.
+    #[arg(long, env = "CHATGROUP_LEADER_ELECT", default_value_t = false)]
+    leader_elect: bool,
+    /// Name of the Lease used for leader election.
+    #[arg(
+        long,
+        env = "CHATGROUP_LEASE_NAME",
+        default_value = "chatgroup-operator"
+    )]
+    lease_name: String,
+    /// Namespace of the Lease (in a pod: its own namespace, from the downward API).
+    #[arg(long, env = "CHATGROUP_LEASE_NAMESPACE", default_value = "default")]
+    lease_namespace: String,
+    /// How long a lease holds without renewal; a dead leader is replaced within it.
+    #[arg(long, env = "CHATGROUP_LEASE_DURATION", default_value = "15s", value_parser = humantime::parse_duration)]
+    lease_duration: Duration,
+    /// Name this replica reports in Events and holds the lease under (the pod name).
+    #[arg(long, env = "HOSTNAME", default_value = "chatgroup-operator")]
+    instance: String,
     /// Log format.
     #[arg(long, env = "CHATGROUP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -81,12 +103,19 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Crd => print!("{}", chatgroup_operator::api::crds_yaml()),
         Command::Run(args) => {
+            let args = *args;
             telemetry::init(args.log_format, &args.log);
             let settings = Settings {
                 namespace: args.namespace,
                 concurrency: args.concurrency,
                 resync_interval: args.resync_interval,
-                instance: std::env::var("HOSTNAME").unwrap_or_else(|_| "chatgroup-operator".into()),
+                instance: args.instance,
+                metrics_addr: Some(args.metrics_addr),
+                leader_election: args.leader_elect.then_some(LeaderElection {
+                    lease_name: args.lease_name,
+                    lease_namespace: args.lease_namespace,
+                    lease_duration: args.lease_duration,
+                }),
                 ..Settings::default()
             };
             let client = client(args.kubeconfig).await?;

@@ -16,6 +16,9 @@ use super::{plan, Context};
 use crate::api::{ChatGroup, GroupState};
 use crate::provider::{GroupKey, Lookup};
 
+/// Groups read in one batch share a namespace, a ChatProvider and a group type.
+type BatchKey = (String, String, String);
+
 /// Groups that are worth reading back: recorded, active, not being deleted.
 fn watched(group: &ChatGroup) -> Option<String> {
     let status = group.status.as_ref()?;
@@ -39,8 +42,7 @@ fn drifted(group: &ChatGroup, lookup: &Lookup) -> bool {
 
 /// One pass over every watched group. Returns how many were requeued.
 pub async fn resync_once(ctx: &Context, requeue: &UnboundedSender<ObjectRef<ChatGroup>>) -> usize {
-    let mut by_provider: BTreeMap<(String, String, String), Vec<(Arc<ChatGroup>, String)>> =
-        BTreeMap::new();
+    let mut by_provider: BTreeMap<BatchKey, Vec<(Arc<ChatGroup>, String)>> = BTreeMap::new();
     for group in ctx.groups() {
         if let Some(id) = watched(&group) {
             let key = (

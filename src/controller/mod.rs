@@ -3,6 +3,8 @@
 pub mod act;
 pub mod credentials;
 pub mod drift;
+pub mod instrumented;
+pub mod leader;
 pub mod plan;
 pub mod provider_status;
 pub mod resolve;
@@ -14,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
+use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams};
@@ -27,8 +30,12 @@ use kube::{Client, Resource, ResourceExt};
 use tracing::Instrument;
 
 use crate::api::{ChatGroup, ChatProvider};
+use crate::http;
+use crate::metrics::{Metrics, ScrapeTimeCollector};
 use crate::{Error, Result};
+use prometheus_client::registry::Registry;
 use resolve::Providers;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Added before the first provider call that can create anything; removed only once
 /// the provider confirmed the disband (or the policy is Orphan).
@@ -48,8 +55,21 @@ pub struct Settings {
     /// Shortest and longest per-object backoff after retryable errors.
     pub min_backoff: Duration,
     pub max_backoff: Duration,
-    /// The name events are reported under (reportingInstance).
+    /// The name events are reported under (reportingInstance) and the lease holder identity.
     pub instance: String,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served; not served when `None`.
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Reconcile only while holding this Lease.
+    pub leader_election: Option<LeaderElection>,
+}
+
+/// Leader election through a coordination.k8s.io/v1 Lease.
+#[derive(Clone, Debug)]
+pub struct LeaderElection {
+    pub lease_name: String,
+    pub lease_namespace: String,
+    /// How long a lease holds without renewal; a dead leader is replaced within it.
+    pub lease_duration: Duration,
 }
 
 impl Default for Settings {
@@ -62,6 +82,8 @@ impl Default for Settings {
             min_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(300),
             instance: "chatgroup-operator".into(),
+            metrics_addr: None,
+            leader_election: None,
         }
     }
 }
@@ -71,6 +93,7 @@ pub struct Context {
     pub client: Client,
     pub providers: Providers,
     pub settings: Settings,
+    pub metrics: Arc<Metrics>,
     recorder: Recorder,
     groups: Store<ChatGroup>,
     backoffs: Mutex<HashMap<String, ExponentialBackoff>>,
@@ -154,6 +177,7 @@ async fn reconcile(group: Arc<ChatGroup>, ctx: Arc<Context>) -> Result<Action> {
     let namespace = group.namespace().unwrap_or_default();
     let api: Api<ChatGroup> = Api::namespaced(ctx.client.clone(), &namespace);
     let span = tracing::info_span!("reconcile", namespace = %namespace, name = %group.name_any());
+    let started = std::time::Instant::now();
     let result = finalizer(&api, FINALIZER, group.clone(), |event| async {
         match event {
             FinalizerEvent::Apply(g) => act::GroupReconcile::new(g, &ctx).apply().await,
@@ -166,6 +190,8 @@ async fn reconcile(group: Arc<ChatGroup>, ctx: Arc<Context>) -> Result<Action> {
     if result.is_ok() {
         ctx.reset_backoff(&group);
     }
+    ctx.metrics
+        .reconciled(result.as_ref().err().map(Error::reason), started.elapsed());
     result
 }
 
@@ -180,87 +206,162 @@ fn error_policy(group: Arc<ChatGroup>, error: &Error, ctx: Arc<Context>) -> Acti
 }
 
 /// Fails loudly when the CRDs are not installed.
-async fn check_crds(client: &Client) -> Result<()> {
-    let probe = Api::<ChatGroup>::all(client.clone())
-        .list(&ListParams::default().limit(1))
-        .await;
+async fn check_crds(client: Client) -> Result<()> {
+    let params = ListParams::default().limit(1);
+    let probe = Api::<ChatGroup>::all(client).list(&params).await;
     probe.map(|_| ()).map_err(|e| {
         Error::kube("list ChatGroups (are the CRDs installed? `chatgroup-operator crd | kubectl apply -f -`)", e)
     })
 }
 
-/// Runs the ChatGroup and ChatProvider controllers and the drift poller until
-/// `shutdown` resolves; in-flight reconciles finish first.
+/// Runs the operator until `shutdown` resolves: the endpoints, then (once this
+/// replica holds the lease, when leader election is on) the ChatGroup and ChatProvider
+/// controllers and the drift poller. In-flight reconciles finish before it returns.
 pub async fn run(
     client: Client,
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    check_crds(&client).await?;
+    check_crds(client.clone()).await?;
     let shutdown = shutdown.shared();
-    let wc = watcher::Config::default();
+    let mut registry = Registry::default();
+    let metrics = Arc::new(Metrics::register(&mut registry));
+    let providers = Providers::new(client.clone(), metrics.clone());
+    let ready = Arc::new(AtomicBool::new(false));
     let groups_api: Api<ChatGroup> = scoped(&client, &settings.namespace);
-    let providers_api: Api<ChatProvider> = scoped(&client, &settings.namespace);
-    let secrets_api: Api<PartialObjectMeta<Secret>> = match &settings.namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    };
-
-    let provider_controller = Controller::new(providers_api.clone(), wc.clone());
-    let provider_store = provider_controller.store();
-    let group_controller = Controller::new(groups_api, wc.clone())
+    let group_controller = Controller::new(groups_api, watcher::Config::default())
         .with_config(ControllerConfig::default().concurrency(settings.concurrency));
     let group_store = group_controller.store();
-
-    let reporter = Reporter {
-        controller: "chatgroup-operator".into(),
-        instance: Some(settings.instance.clone()),
-    };
-    let ctx = Arc::new(Context {
-        client: client.clone(),
-        providers: Providers::new(client.clone()),
-        recorder: Recorder::new(client.clone(), reporter),
+    registry.register_collector(Box::new(ScrapeTimeCollector {
         groups: group_store.clone(),
-        backoffs: Mutex::default(),
-        settings,
-    });
-
-    let (drift_tx, drift_rx) = futures::channel::mpsc::unbounded();
-    let by_provider = {
+        budgets: providers.budgets(),
+    }));
+    if let Some(addr) = settings.metrics_addr {
+        let bound = http::serve(addr, Arc::new(registry), ready.clone(), shutdown.clone())
+            .await
+            .map_err(|e| Error::Endpoint {
+                addr: addr.to_string(),
+                source: e,
+            })?;
+        tracing::info!(%bound, "serving /metrics, /healthz and /readyz");
+    }
+    let Some(election) = settings.leader_election.clone() else {
         let store = group_store.clone();
-        move |p: ChatProvider| {
-            groups_using(&store, &p.namespace().unwrap_or_default(), &p.name_any())
-        }
-    };
-    let by_secret = {
-        let store = group_store.clone();
-        move |secret: PartialObjectMeta<Secret>| {
-            let namespace = secret.namespace().unwrap_or_default();
-            provider_store
-                .state()
-                .iter()
-                .filter(|p| p.namespace().as_deref() == Some(namespace.as_str()))
-                .filter(|p| resolve::secret_ref(&p.spec).is_ok_and(|r| r.name == secret.name_any()))
-                .flat_map(|p| groups_using(&store, &namespace, &p.name_any()))
-                .collect::<Vec<_>>()
-        }
-    };
-    let groups = group_controller
-        .watches(providers_api, wc.clone(), by_provider)
-        .watches_stream(watcher(secrets_api, wc).touched_objects(), by_secret)
-        .reconcile_on(drift_rx)
-        .graceful_shutdown_on(shutdown.clone())
-        .run(reconcile, error_policy, ctx.clone())
-        .for_each(|_| async {});
-    let providers = provider_controller
-        .graceful_shutdown_on(shutdown.clone())
-        .run(
-            provider_status::reconcile,
-            provider_status::error_policy,
-            ctx.clone(),
+        let flag = ready.clone();
+        tokio::spawn(async move { mark_ready_after_first_list(store, flag).await });
+        run_controllers(
+            client,
+            settings,
+            group_controller,
+            providers,
+            metrics,
+            shutdown,
         )
-        .for_each(|_| async {});
-    let drift = drift::run(ctx.clone(), drift_tx, shutdown);
-    tokio::join!(groups, providers, drift);
-    Ok(())
+        .await;
+        return Ok(());
+    };
+    // A standby replica is ready: it serves its endpoints and waits for the lease.
+    ready.store(true, Ordering::Relaxed);
+    let (lease_client, identity) = (client.clone(), settings.instance.clone());
+    leader::run_while_leader(
+        lease_client,
+        identity,
+        election,
+        shutdown.clone(),
+        |lost| async move {
+            let until = futures::future::select(shutdown, lost).map(|_| ());
+            run_controllers(
+                client,
+                settings,
+                group_controller,
+                providers,
+                metrics,
+                until,
+            )
+            .await
+        },
+    )
+    .await
+}
+
+async fn mark_ready_after_first_list(store: Store<ChatGroup>, ready: Arc<AtomicBool>) {
+    if store.wait_until_ready().await.is_ok() {
+        ready.store(true, Ordering::Relaxed);
+    }
+}
+
+fn run_controllers(
+    client: Client,
+    settings: Settings,
+    group_controller: Controller<ChatGroup>,
+    providers: Providers,
+    metrics: Arc<Metrics>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> BoxFuture<'static, ()> {
+    async move {
+        let shutdown = shutdown.shared();
+        let wc = watcher::Config::default();
+        let providers_api: Api<ChatProvider> = scoped(&client, &settings.namespace);
+        let secrets_api: Api<PartialObjectMeta<Secret>> = match &settings.namespace {
+            Some(ns) => Api::namespaced(client.clone(), ns),
+            None => Api::all(client.clone()),
+        };
+        let provider_controller = Controller::new(providers_api.clone(), wc.clone());
+        let provider_store = provider_controller.store();
+        let group_store = group_controller.store();
+        let reporter = Reporter {
+            controller: "chatgroup-operator".into(),
+            instance: Some(settings.instance.clone()),
+        };
+        let ctx = Arc::new(Context {
+            client: client.clone(),
+            providers,
+            recorder: Recorder::new(client.clone(), reporter),
+            groups: group_store.clone(),
+            backoffs: Mutex::default(),
+            metrics,
+            settings,
+        });
+
+        let (drift_tx, drift_rx) = futures::channel::mpsc::unbounded();
+        let by_provider = {
+            let store = group_store.clone();
+            move |p: ChatProvider| {
+                groups_using(&store, &p.namespace().unwrap_or_default(), &p.name_any())
+            }
+        };
+        let by_secret = {
+            let store = group_store.clone();
+            move |secret: PartialObjectMeta<Secret>| {
+                let namespace = secret.namespace().unwrap_or_default();
+                provider_store
+                    .state()
+                    .iter()
+                    .filter(|p| p.namespace().as_deref() == Some(namespace.as_str()))
+                    .filter(|p| {
+                        resolve::secret_ref(&p.spec).is_ok_and(|r| r.name == secret.name_any())
+                    })
+                    .flat_map(|p| groups_using(&store, &namespace, &p.name_any()))
+                    .collect::<Vec<_>>()
+            }
+        };
+        let groups = group_controller
+            .watches(providers_api, wc.clone(), by_provider)
+            .watches_stream(watcher(secrets_api, wc).touched_objects(), by_secret)
+            .reconcile_on(drift_rx)
+            .graceful_shutdown_on(shutdown.clone())
+            .run(reconcile, error_policy, ctx.clone())
+            .for_each(|_| async {});
+        let providers = provider_controller
+            .graceful_shutdown_on(shutdown.clone())
+            .run(
+                provider_status::reconcile,
+                provider_status::error_policy,
+                ctx.clone(),
+            )
+            .for_each(|_| async {});
+        let drift = drift::run(ctx.clone(), drift_tx, shutdown);
+        tokio::join!(groups, providers, drift);
+    }
+    .boxed()
 }

@@ -10,6 +10,8 @@ use kube::{Client, ResourceExt};
 
 use crate::api::{ChatProvider, ChatProviderSpec, SecretKeyRef};
 use crate::controller::credentials;
+use crate::controller::instrumented::Instrumented;
+use crate::metrics::Metrics;
 use crate::provider::budget::RateBudget;
 use crate::provider::config::ProviderConfig;
 use crate::provider::{self, GroupProvider};
@@ -26,16 +28,45 @@ struct Cached {
 pub struct Providers {
     client: Client,
     cache: Mutex<HashMap<(String, String), Cached>>,
-    budgets: Mutex<HashMap<String, Arc<RateBudget>>>,
+    budgets: Arc<BudgetBook>,
+    metrics: Arc<Metrics>,
+}
+
+/// The rate budgets of every app seen, one per app and rate.
+#[derive(Debug, Default)]
+pub struct BudgetBook(Mutex<HashMap<String, Arc<RateBudget>>>);
+
+impl BudgetBook {
+    fn for_config(&self, config: &ProviderConfig) -> Arc<RateBudget> {
+        let mut budgets = self.0.lock().expect("budget lock");
+        let entry = budgets.entry(credentials::budget_key(config));
+        entry
+            .or_insert_with(|| Arc::new(credentials::new_budget(config)))
+            .clone()
+    }
+
+    /// Every budget, with its key, for metrics.
+    pub fn snapshot(&self) -> Vec<(String, Arc<RateBudget>)> {
+        let budgets = self.0.lock().expect("budget lock");
+        budgets
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
 }
 
 impl Providers {
-    pub fn new(client: Client) -> Self {
+    pub fn new(client: Client, metrics: Arc<Metrics>) -> Self {
         Providers {
             client,
             cache: Mutex::default(),
-            budgets: Mutex::default(),
+            budgets: Arc::default(),
+            metrics,
         }
+    }
+
+    pub fn budgets(&self) -> Arc<BudgetBook> {
+        self.budgets.clone()
     }
 
     /// The client for ChatProvider `namespace/name`, with current credentials.
@@ -74,8 +105,9 @@ impl Providers {
         }
         let config = credentials::provider_config(&chat_provider.spec, value)
             .map_err(|e| unavailable(e.to_string()))?;
-        let budget = self.budget_for(&config);
+        let budget = self.budgets.for_config(&config);
         let client = provider::build(config, budget).map_err(|e| unavailable(e.to_string()))?;
+        let client = Instrumented::wrap(client, self.metrics.clone());
         self.cache.lock().expect("cache lock").insert(
             key,
             Cached {
@@ -107,16 +139,6 @@ impl Providers {
             }
             other => other,
         }
-    }
-
-    fn budget_for(&self, config: &ProviderConfig) -> Arc<RateBudget> {
-        let key = credentials::budget_key(config);
-        self.budgets
-            .lock()
-            .expect("budget lock")
-            .entry(key)
-            .or_insert_with(|| Arc::new(credentials::new_budget(config)))
-            .clone()
     }
 }
 

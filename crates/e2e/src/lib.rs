@@ -1,1 +1,405 @@
+#![forbid(unsafe_code)]
+//! The end-to-end harness: a Kubernetes API simulator, both provider simulators and
+//! the operator, on free 127.0.0.1 ports, torn down when the [`Env`] is dropped (also
+//! when a test panics).
 
+pub mod fixtures;
+
+use std::future::Future;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context as _};
+use chatgroup_operator::api::{ChatGroup, ChatProvider};
+use chatgroup_operator::controller::{self, Settings};
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::{Client, CustomResourceExt, ResourceExt};
+use kube_sim::KubeSim;
+use provider_sim::{NeteaseSim, NeteaseSimConfig, TencentSim, TencentSimConfig};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The namespace every fixture lives in.
+pub const NAMESPACE: &str = "chat";
+/// ChatProvider names created by [`Env::start`].
+pub const TENCENT: &str = "tencent";
+pub const NETEASE: &str = "netease";
+
+/// A running operator inside this process.
+struct Operator {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+/// Everything a test talks to.
+pub struct Env {
+    pub kube: KubeSim,
+    pub tencent: TencentSim,
+    pub netease: NeteaseSim,
+    pub client: Client,
+    pub settings: Settings,
+    operator: Option<Operator>,
+}
+
+/// Settings that make tests fast: short backoffs, no drift pass unless asked for.
+pub fn test_settings() -> Settings {
+    Settings {
+        min_backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_secs(2),
+        terminal_retry: Duration::from_secs(3600),
+        resync_interval: Duration::from_secs(3600),
+        ..Settings::default()
+    }
+}
+
+impl Env {
+    /// Simulators, CRDs, namespace, both ChatProviders, and a running operator.
+    pub async fn start() -> anyhow::Result<Env> {
+        Self::start_with(test_settings()).await
+    }
+
+    pub async fn start_with(settings: Settings) -> anyhow::Result<Env> {
+        let mut env = Self::without_operator(settings).await?;
+        env.start_operator();
+        Ok(env)
+    }
+
+    /// Like [`start`](Self::start) but the operator is not running yet.
+    pub async fn without_operator(settings: Settings) -> anyhow::Result<Env> {
+        let kube = KubeSim::start().await?;
+        let tencent = TencentSim::start(TencentSimConfig::default()).await?;
+        let netease = NeteaseSim::start(NeteaseSimConfig::default()).await?;
+        let config = kube::Config::new(kube.url().parse()?);
+        let client = Client::try_from(config)?;
+        let env = Env {
+            kube,
+            tencent,
+            netease,
+            client,
+            settings,
+            operator: None,
+        };
+        env.install_crds().await?;
+        env.create_providers().await?;
+        Ok(env)
+    }
+
+    async fn install_crds(&self) -> anyhow::Result<()> {
+        let crds: Api<CustomResourceDefinition> = Api::all(self.client.clone());
+        for crd in [ChatProvider::crd(), ChatGroup::crd()] {
+            crds.create(&PostParams::default(), &crd)
+                .await
+                .context("create CRD")?;
+            let name = crd.name_any();
+            eventually(Duration::from_secs(10), || async {
+                let crd = crds.get(&name).await.ok()?;
+                let conditions = crd.status?.conditions?;
+                conditions
+                    .iter()
+                    .any(|c| c.type_ == "Established" && c.status == "True")
+                    .then_some(())
+            })
+            .await
+            .with_context(|| format!("CRD {name} established"))?;
+        }
+        Ok(())
+    }
+
+    async fn create_providers(&self) -> anyhow::Result<()> {
+        let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        namespaces
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(serde_json::json!({
+                    "metadata": {"name": NAMESPACE}
+                }))?,
+            )
+            .await?;
+        let tencent_key = TencentSimConfig::default().secret_key;
+        let netease_secret = NeteaseSimConfig::default().app_secret;
+        self.apply_yaml::<Secret>(&fixtures::secret("tencent-key", "secretKey", &tencent_key))
+            .await?;
+        self.apply_yaml::<Secret>(&fixtures::secret(
+            "netease-secret",
+            "appSecret",
+            &netease_secret,
+        ))
+        .await?;
+        let tencent = fixtures::tencent_provider(
+            TENCENT,
+            &self.tencent.base_url(),
+            TencentSimConfig::default().sdk_app_id,
+        );
+        self.apply_yaml::<ChatProvider>(&tencent).await?;
+        let netease = fixtures::netease_provider(
+            NETEASE,
+            &self.netease.base_url(),
+            &NeteaseSimConfig::default().app_key,
+        );
+        self.apply_yaml::<ChatProvider>(&netease).await?;
+        Ok(())
+    }
+
+    /// Starts the operator in this process (no-op when it is running).
+    pub fn start_operator(&mut self) {
+        if self.operator.is_some() {
+            return;
+        }
+        let (stop, stopped) = oneshot::channel::<()>();
+        let client = self.client.clone();
+        let settings = self.settings.clone();
+        let task = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.await;
+            };
+            if let Err(error) = controller::run(client, settings, shutdown).await {
+                tracing::error!(%error, "operator stopped with an error");
+            }
+        });
+        self.operator = Some(Operator { stop, task });
+    }
+
+    /// Stops the operator the way SIGTERM does: in-flight reconciles finish.
+    pub async fn stop_operator(&mut self) {
+        if let Some(op) = self.operator.take() {
+            let _ = op.stop.send(());
+            let _ = tokio::time::timeout(Duration::from_secs(30), op.task).await;
+        }
+    }
+
+    /// Kills the operator at once, mid-reconcile if need be, as a crash would.
+    pub fn kill_operator(&mut self) {
+        if let Some(op) = self.operator.take() {
+            op.task.abort();
+        }
+    }
+
+    pub fn groups(&self) -> Api<ChatGroup> {
+        Api::namespaced(self.client.clone(), NAMESPACE)
+    }
+
+    /// Creates or replaces an object from YAML in the test namespace (server-side apply).
+    pub async fn apply_yaml<K>(&self, yaml: &str) -> anyhow::Result<K>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + std::fmt::Debug
+            + serde::de::DeserializeOwned
+            + serde::Serialize,
+    {
+        let value: serde_json::Value = serde_norway::from_str(yaml)?;
+        let name = value["metadata"]["name"]
+            .as_str()
+            .ok_or_else(|| anyhow!("metadata.name missing"))?
+            .to_string();
+        let api: Api<K> = Api::namespaced(self.client.clone(), NAMESPACE);
+        let applied = api
+            .patch(
+                &name,
+                &PatchParams::apply("e2e-test").force(),
+                &Patch::Apply(&value),
+            )
+            .await?;
+        Ok(applied)
+    }
+
+    /// Applies a ChatGroup manifest.
+    pub async fn apply_group(&self, yaml: &str) -> anyhow::Result<ChatGroup> {
+        self.apply_yaml::<ChatGroup>(yaml).await
+    }
+
+    pub async fn delete_group(&self, name: &str) -> anyhow::Result<()> {
+        self.groups().delete(name, &DeleteParams::default()).await?;
+        Ok(())
+    }
+
+    /// Waits until `check` accepts the ChatGroup, returning it.
+    pub async fn wait_group(
+        &self,
+        name: &str,
+        timeout: Duration,
+        check: impl Fn(&ChatGroup) -> bool,
+    ) -> anyhow::Result<ChatGroup> {
+        let api = self.groups();
+        eventually(timeout, || async {
+            api.get(name).await.ok().filter(|g| check(g))
+        })
+        .await
+        .with_context(|| {
+            let last = self.kube.object(
+                "im.chatgroup.dev",
+                "v1alpha1",
+                "chatgroups",
+                Some(NAMESPACE),
+                name,
+            );
+            format!("ChatGroup {name} did not reach the expected state; last seen: {last:#?}")
+        })
+    }
+
+    /// Waits until the ChatGroup is gone from the API server.
+    pub async fn wait_gone(&self, name: &str, timeout: Duration) -> anyhow::Result<()> {
+        let api = self.groups();
+        eventually(timeout, || async {
+            matches!(api.get_opt(name).await, Ok(None)).then_some(())
+        })
+        .await
+        .with_context(|| format!("ChatGroup {name} still exists"))
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        self.kill_operator();
+    }
+}
+
+/// Polls `probe` every 50 ms until it yields a value or `timeout` passes.
+pub async fn eventually<T, F, Fut>(timeout: Duration, probe: F) -> anyhow::Result<T>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = probe().await {
+            return Ok(value);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(anyhow!("timed out after {timeout:?}"));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The status of condition `type_` on a ChatGroup, with its reason.
+pub fn condition(group: &ChatGroup, type_: &str) -> Option<(String, String)> {
+    let status = group.status.as_ref()?;
+    status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| (c.status.clone(), c.reason.clone()))
+}
+
+/// Whether the group's Ready condition is True with `reason`, for the current generation.
+pub fn ready_with(group: &ChatGroup, reason: &str) -> bool {
+    let current =
+        group.status.as_ref().and_then(|s| s.observed_generation) == group.metadata.generation;
+    current && condition(group, "Ready") == Some(("True".into(), reason.into()))
+}
+
+/// Which provider simulator a scenario runs against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Tencent,
+    Netease,
+}
+
+/// Provider operations, as the simulators' call logs name them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Create,
+    Read,
+    Update,
+    TransferOwner,
+    Disband,
+}
+
+impl Side {
+    pub const BOTH: [Side; 2] = [Side::Tencent, Side::Netease];
+
+    /// The ChatProvider [`Env::start`] made for this side.
+    pub fn provider(self) -> &'static str {
+        match self {
+            Side::Tencent => TENCENT,
+            Side::Netease => NETEASE,
+        }
+    }
+
+    /// A group type of this side.
+    pub fn group_type(self) -> &'static str {
+        match self {
+            Side::Tencent => "Public",
+            Side::Netease => "Advanced",
+        }
+    }
+
+    fn apis(self, op: Op) -> &'static [&'static str] {
+        match (self, op) {
+            (Side::Tencent, Op::Create) => &["create_group"],
+            (Side::Tencent, Op::Read) => &["get_group_info"],
+            (Side::Tencent, Op::Update) => &["modify_group_base_info"],
+            (Side::Tencent, Op::TransferOwner) => &["change_group_owner"],
+            (Side::Tencent, Op::Disband) => &["destroy_group"],
+            (Side::Netease, Op::Create) => &["create"],
+            (Side::Netease, Op::Read) => &["get", "batch_get", "joined_teams"],
+            (Side::Netease, Op::Update) => &["update"],
+            (Side::Netease, Op::TransferOwner) => &["transfer_owner"],
+            (Side::Netease, Op::Disband) => &["disband"],
+        }
+    }
+}
+
+impl Env {
+    fn calls(&self, side: Side) -> Vec<provider_sim::RecordedCall> {
+        match side {
+            Side::Tencent => self.tencent.calls(),
+            Side::Netease => self.netease.calls(),
+        }
+    }
+
+    /// How many `op` calls the simulator executed (not rejected by a fault or limit).
+    pub fn executed(&self, side: Side, op: Op) -> usize {
+        let apis = side.apis(op);
+        self.calls(side)
+            .iter()
+            .filter(|c| c.executed && apis.contains(&c.api.as_str()))
+            .count()
+    }
+
+    /// Executed calls that change something: create, update, transfer, disband.
+    pub fn writes(&self, side: Side) -> usize {
+        [Op::Create, Op::Update, Op::TransferOwner, Op::Disband]
+            .iter()
+            .map(|op| self.executed(side, *op))
+            .sum()
+    }
+
+    /// The live groups on a simulator.
+    pub fn sim_groups(&self, side: Side) -> Vec<provider_sim::SimGroup> {
+        match side {
+            Side::Tencent => self.tencent.groups(),
+            Side::Netease => self.netease.groups(),
+        }
+    }
+
+    pub fn sim_group(&self, side: Side, id: &str) -> Option<provider_sim::SimGroup> {
+        self.sim_groups(side).into_iter().find(|g| g.id == id)
+    }
+
+    pub fn inject(&self, side: Side, fault: provider_sim::Fault) {
+        match side {
+            Side::Tencent => self.tencent.inject(fault),
+            Side::Netease => self.netease.inject(fault),
+        }
+    }
+
+    pub fn disband_out_of_band(&self, side: Side, id: &str) -> bool {
+        match side {
+            Side::Tencent => self.tencent.disband_out_of_band(id),
+            Side::Netease => self.netease.disband_out_of_band(id),
+        }
+    }
+
+    /// The simulator API name of `op` on `side`, for fault rules.
+    pub fn api_name(side: Side, op: Op) -> String {
+        side.apis(op)[0].to_string()
+    }
+}
+
+/// The group id the operator recorded in status.
+pub fn group_id(group: &ChatGroup) -> Option<String> {
+    group.status.as_ref()?.group_id.clone()
+}

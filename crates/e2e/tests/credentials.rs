@@ -1,0 +1,139 @@
+//! Credentials: rotation without a restart, and deletion when the provider's Secret
+//! is gone (namespace teardown deletes it first).
+
+use std::time::Duration;
+
+use e2e::{condition, fixtures, group_id, ready_with, Env, Op, Side};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use serde_json::json;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+async fn set_tencent_key(env: &Env, value: &str) -> anyhow::Result<()> {
+    let secrets: Api<Secret> = Api::namespaced(env.client.clone(), e2e::NAMESPACE);
+    let patch = json!({"stringData": {"secretKey": value}});
+    secrets
+        .patch(
+            "tencent-key",
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_rotated_secret_is_used_without_a_restart() -> anyhow::Result<()> {
+    let env = Env::without_operator(e2e::test_settings()).await?;
+    let good = provider_sim::TencentSimConfig::default().secret_key;
+    set_tencent_key(
+        &env,
+        "0000000000000000000000000000000000000000000000000000000000000000",
+    )
+    .await?;
+    let mut env = env;
+    env.start_operator();
+    env.apply_group(&fixtures::group(
+        "rot",
+        "tencent",
+        "Public",
+        "name: Rotation\n",
+    ))
+    .await?;
+    let failing = env
+        .wait_group("rot", WAIT, |g| {
+            condition(g, "Synced").is_some_and(|c| c.0 == "False")
+        })
+        .await?;
+    assert!(group_id(&failing).is_none());
+    assert_eq!(env.sim_groups(Side::Tencent).len(), 0);
+
+    set_tencent_key(&env, &good).await?;
+    env.wait_group("rot", WAIT, |g| ready_with(g, "Available"))
+        .await?;
+    assert_eq!(env.executed(Side::Tencent, Op::Create), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn deleting_after_the_secret_is_gone_uses_the_last_good_credentials() -> anyhow::Result<()> {
+    let env = Env::start().await?;
+    env.apply_group(&fixtures::group(
+        "teardown",
+        "tencent",
+        "Public",
+        "name: Teardown\n",
+    ))
+    .await?;
+    let id = group_id(
+        &env.wait_group("teardown", WAIT, |g| ready_with(g, "Available"))
+            .await?,
+    )
+    .expect("id");
+    let secrets: Api<Secret> = Api::namespaced(env.client.clone(), e2e::NAMESPACE);
+    secrets
+        .delete("tencent-key", &DeleteParams::default())
+        .await?;
+    env.delete_group("teardown").await?;
+    env.wait_gone("teardown", WAIT).await?;
+    assert!(
+        env.sim_group(Side::Tencent, &id).is_none(),
+        "disbanded with the cached credentials"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn with_no_credentials_at_all_deletion_is_blocked_and_orphan_releases_it(
+) -> anyhow::Result<()> {
+    let mut env = Env::start().await?;
+    env.apply_group(&fixtures::group(
+        "stuck",
+        "tencent",
+        "Public",
+        "name: Stuck\n",
+    ))
+    .await?;
+    let id = group_id(
+        &env.wait_group("stuck", WAIT, |g| ready_with(g, "Available"))
+            .await?,
+    )
+    .expect("id");
+    env.stop_operator().await;
+    let secrets: Api<Secret> = Api::namespaced(env.client.clone(), e2e::NAMESPACE);
+    secrets
+        .delete("tencent-key", &DeleteParams::default())
+        .await?;
+    env.delete_group("stuck").await?;
+    env.start_operator();
+
+    let blocked = env
+        .wait_group("stuck", WAIT, |g| {
+            condition(g, "Synced").is_some_and(|c| c.0 == "False")
+        })
+        .await?;
+    let (_, reason) = condition(&blocked, "Reconciling").expect("retrying");
+    assert_eq!(reason, "CredentialsUnavailable");
+    assert!(
+        env.sim_group(Side::Tencent, &id).is_some(),
+        "nothing disbanded without confirmation"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        env.groups().get_opt("stuck").await?.is_some(),
+        "the finalizer holds the object"
+    );
+
+    // The documented way out.
+    let patch = json!({"spec": {"deletionPolicy": "Orphan"}});
+    env.groups()
+        .patch("stuck", &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
+    env.wait_gone("stuck", WAIT).await?;
+    assert!(
+        env.sim_group(Side::Tencent, &id).is_some(),
+        "orphaned, not disbanded"
+    );
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! A provider wrapper that counts every call by provider, operation and outcome.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::metrics::Metrics;
+use crate::provider::{
+    AttributeChanges, CallInfo, CreateOutcome, CreateRequest, DisbandOutcome, GroupKey,
+    GroupProvider, GroupType, Lookup, ObservedGroup, ProviderKind, ProviderResult,
+};
+
+#[derive(Debug)]
+pub struct Instrumented {
+    inner: Arc<dyn GroupProvider>,
+    metrics: Arc<Metrics>,
+}
+
+impl Instrumented {
+    pub fn wrap(inner: Arc<dyn GroupProvider>, metrics: Arc<Metrics>) -> Arc<dyn GroupProvider> {
+        Arc::new(Instrumented { inner, metrics })
+    }
+
+    fn count<T>(
+        &self,
+        operation: &str,
+        result: &ProviderResult<T>,
+        ok: impl Fn(&T) -> &'static str,
+    ) {
+        let outcome = match result {
+            Ok(value) => ok(value),
+            Err(error) => error.class.reason(),
+        };
+        self.metrics
+            .provider_call(&self.inner.kind().to_string(), operation, outcome);
+    }
+}
+
+#[async_trait]
+impl GroupProvider for Instrumented {
+    fn kind(&self) -> ProviderKind {
+        self.inner.kind()
+    }
+
+    fn max_batch(&self, group_type: GroupType) -> usize {
+        self.inner.max_batch(group_type)
+    }
+
+    async fn create_group(&self, request: &CreateRequest) -> ProviderResult<CreateOutcome> {
+        let result = self.inner.create_group(request).await;
+        self.count("create", &result, |o| match o {
+            CreateOutcome::Created { .. } => "Created",
+            CreateOutcome::AlreadyExists { .. } => "AlreadyExists",
+        });
+        result
+    }
+
+    async fn get_groups(&self, keys: &[GroupKey]) -> ProviderResult<Vec<(String, Lookup)>> {
+        let result = self.inner.get_groups(keys).await;
+        self.count("get", &result, |_| "Ok");
+        result
+    }
+
+    async fn find_by_marker(
+        &self,
+        group_type: GroupType,
+        owner: &str,
+        marker: &str,
+    ) -> ProviderResult<Option<ObservedGroup>> {
+        let result = self.inner.find_by_marker(group_type, owner, marker).await;
+        self.count("find_by_marker", &result, |found| {
+            if found.is_some() {
+                "Found"
+            } else {
+                "NotFound"
+            }
+        });
+        result
+    }
+
+    async fn update_group(
+        &self,
+        key: &GroupKey,
+        changes: &AttributeChanges,
+    ) -> ProviderResult<CallInfo> {
+        let result = self.inner.update_group(key, changes).await;
+        self.count("update", &result, |_| "Ok");
+        result
+    }
+
+    async fn transfer_owner(&self, key: &GroupKey, new_owner: &str) -> ProviderResult<CallInfo> {
+        let result = self.inner.transfer_owner(key, new_owner).await;
+        self.count("transfer_owner", &result, |_| "Ok");
+        result
+    }
+
+    async fn disband(&self, key: &GroupKey) -> ProviderResult<DisbandOutcome> {
+        let result = self.inner.disband(key).await;
+        self.count("disband", &result, |o| match o {
+            DisbandOutcome::Disbanded(_) => "Disbanded",
+            DisbandOutcome::AlreadyGone(_) => "AlreadyGone",
+        });
+        result
+    }
+}
