@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite. Installs what the tests need first (kubectl, and a Python
-# virtualenv with the official Tencent signer), then checks formatting and lints and
-# runs every test in the workspace.
+# The whole test suite. Installs what the tests need first (kubectl, a Python
+# virtualenv with the official Tencent signer and Helm, Lua), then checks formatting
+# and lints and runs every test in the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,11 +10,9 @@ if ! command -v kubectl >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq kubernetes-client >/dev/null
 fi
 
-if ! .venv/bin/python -c "import TLSSigAPIv2" >/dev/null 2>&1; then
-  echo "installing the Python test tools into .venv"
-  python3 -m venv .venv
-  .venv/bin/pip install -q --disable-pip-version-check tls-sig-api-v2
-fi
+# .venv with the official Tencent signer and helm-sdkpy (Helm's own code), and a
+# real Lua interpreter for the Argo CD health check.
+bash scripts/install-test-tools.sh
 export CHATGROUP_PYTHON="$PWD/.venv/bin/python"
 
 cargo fmt --all -- --check

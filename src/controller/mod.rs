@@ -206,9 +206,9 @@ fn error_policy(group: Arc<ChatGroup>, error: &Error, ctx: Arc<Context>) -> Acti
 }
 
 /// Fails loudly when the CRDs are not installed.
-async fn check_crds(client: Client) -> Result<()> {
+async fn check_crds(client: Client, namespace: Option<String>) -> Result<()> {
     let params = ListParams::default().limit(1);
-    let probe = Api::<ChatGroup>::all(client).list(&params).await;
+    let probe = scoped::<ChatGroup>(&client, &namespace).list(&params).await;
     probe.map(|_| ()).map_err(|e| {
         Error::kube("list ChatGroups (are the CRDs installed? `chatgroup-operator crd | kubectl apply -f -`)", e)
     })
@@ -222,7 +222,7 @@ pub async fn run(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    check_crds(client.clone()).await?;
+    check_crds(client.clone(), settings.namespace.clone()).await?;
     let shutdown = shutdown.shared();
     let mut registry = Registry::default();
     let metrics = Arc::new(Metrics::register(&mut registry));

@@ -67,6 +67,12 @@ impl Env {
 
     /// Like [`start`](Self::start) but the operator is not running yet.
     pub async fn without_operator(settings: Settings) -> anyhow::Result<Env> {
+        if let Ok(filter) = std::env::var("CHATGROUP_TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_test_writer()
+                .try_init();
+        }
         let kube = KubeSim::start().await?;
         let tencent = TencentSim::start(TencentSimConfig::default()).await?;
         let netease = NeteaseSim::start(NeteaseSimConfig::default()).await?;

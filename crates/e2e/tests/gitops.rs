@@ -1,7 +1,6 @@
-//! The GitOps examples: the Argo CD health check run in a real Lua 5.4 against sample
-//! ChatGroups (handed over as a Lua table, the way Argo CD passes `obj`), the
-//! safety valves the examples promise, and every example manifest parses; the sample
-//! ChatGroups are also accepted by the CRD schema of the API simulator.
+//! The GitOps examples: the Argo CD health check in a real Lua 5.4 on sample ChatGroups
+//! (passed as the table `obj`, as Argo CD does), the promised safety valves, and every
+//! manifest parses; the sample ChatGroups pass the CRD schema in the API simulator.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -153,7 +153,7 @@ async fn watching_all_namespaces_grants_exactly_the_operator_rules_cluster_wide(
 
 #[tokio::test]
 async fn watching_one_namespace_grants_a_role_there_and_nothing_cluster_wide() {
-    let (sim, client, dir) = start_sim().await;
+    let (_sim, client, dir) = start_sim().await;
     create_namespace(&client, "chat").await;
     let values = json!({"watchNamespace": "chat", "leaderElection": {"enabled": false}});
     helm_install(&dir, values).await.expect("install");
@@ -210,14 +210,13 @@ async fn watching_one_namespace_grants_a_role_there_and_nothing_cluster_wide() {
         Some("false")
     );
     assert!(!env.contains_key("CHATGROUP_LEASE_NAME"));
-    drop(sim);
 }
 
 #[tokio::test]
 async fn the_deployment_runs_restricted_with_probes_and_the_configured_flags() {
     let values = json!({
         "concurrency": 8, "resyncInterval": "5m", "log": {"level": "debug", "format": "text"},
-        "metrics": {"port": 9090}, "terminationGracePeriodSeconds": 90, "image": {"tag": "1.2.3"}
+        "metrics": {"port": 9090}, "terminationGracePeriodSeconds": 90, "leaderElection": {"enabled": true, "leaseDuration": "20s"}, "image": {"tag": "1.2.3"}
     });
     let env = install(values).await;
     let deploy = Api::<Deployment>::namespaced(env.client.clone(), RELEASE_NS)
@@ -291,6 +290,7 @@ async fn the_deployment_runs_restricted_with_probes_and_the_configured_flags() {
         ("POD_NAMESPACE", "fieldRef:metadata.namespace"),
         ("CHATGROUP_LEASE_NAMESPACE", "fieldRef:metadata.namespace"),
         ("CHATGROUP_LEASE_NAME", FULLNAME),
+        ("CHATGROUP_LEASE_DURATION", "20s"),
         ("CHATGROUP_LEADER_ELECT", "true"),
         ("CHATGROUP_METRICS_ADDR", "0.0.0.0:9090"),
         ("CHATGROUP_CONCURRENCY", "8"),
@@ -353,7 +353,7 @@ async fn helm_installs_the_generated_crds() {
 }
 
 #[tokio::test]
-async fn the_service_monitor_is_created_only_when_enabled() {
+async fn the_service_monitor_is_created_when_enabled() {
     let (_sim, client, dir) = start_sim().await;
     let crd: CustomResourceDefinition = serde_json::from_value(json!({
         "metadata": {"name": "servicemonitors.monitoring.coreos.com"},

@@ -109,6 +109,8 @@ async fn the_examples_apply_wait_ready_and_delete_with_kubectl() -> anyhow::Resu
 async fn the_provider_examples_are_accepted_by_the_schema() -> anyhow::Result<()> {
     let env = Env::without_operator(e2e::test_settings()).await?;
     let kubectl = Kubectl::new(&env, "providers");
+    // The examples declare the same names as the harness's providers, with other settings.
+    tokio::task::block_in_place(|| kubectl.run(&["delete", "chatprovider", "--all", "-n", "chat"]));
     for file in ["tencent/provider.yaml", "netease/provider.yaml"] {
         let path = examples().join(file);
         let out =

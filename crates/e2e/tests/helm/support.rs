@@ -33,11 +33,14 @@ pub fn python() -> PathBuf {
 /// Runs the Helm driver; `Ok(result)` or `Err(Helm's error message)`.
 pub async fn helm(args: &[&str]) -> Result<Value, String> {
     let driver = chart_dir().join("tests/helm_driver.py");
-    let output = tokio::process::Command::new(python())
+    let run = tokio::process::Command::new(python())
         .arg(&driver)
         .args(args)
-        .output()
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(std::time::Duration::from_secs(120), run)
         .await
+        .expect("helm driver finishes within 120 s")
         .unwrap_or_else(|e| {
             panic!(
                 "cannot run {} ({e}); run scripts/install-test-tools.sh",
