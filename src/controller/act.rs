@@ -63,22 +63,14 @@ impl<'a> GroupReconcile<'a> {
     async fn apply_steps(&mut self) -> Result<Action> {
         let spec = &self.group.spec;
         if self.status.disbanded_at.is_some() {
-            return self
-                .finish(Report::Disbanded {
-                    reason: "Disbanded",
-                })
-                .await;
+            return self.finish(Report::Disbanded).await;
         }
         let nothing_created = self.status.group_id.is_none()
             && self.status.create_pending_since.is_none()
             && spec.group_id.is_none();
         if spec.state == GroupState::Disbanded && nothing_created {
             self.status.disbanded_at = Some(status::now());
-            return self
-                .finish(Report::Disbanded {
-                    reason: "NeverCreated",
-                })
-                .await;
+            return self.finish(Report::Disbanded).await;
         }
         let provider = self
             .ctx
@@ -87,9 +79,10 @@ impl<'a> GroupReconcile<'a> {
             .await?;
         self.check_spec(provider.as_ref())?;
         if spec.state == GroupState::Disbanded {
-            let reason = self.disband(provider.as_ref()).await?;
-            return self.finish(Report::Disbanded { reason }).await;
+            self.disband(provider.as_ref()).await?;
+            return self.finish(Report::Disbanded).await;
         }
+        self.check_attributes()?;
         match self.ensure_group(provider.as_ref()).await? {
             Some(observed) => self.converge(provider.as_ref(), observed).await?,
             None => return self.finish(Report::ExternallyDisbanded).await,
@@ -151,8 +144,6 @@ impl<'a> GroupReconcile<'a> {
                 ),
             ));
         }
-        validate_attributes(group_type, &plan::desired_attributes(spec))
-            .map_err(|e| Error::invalid_spec(e.field.clone(), e.message.clone()))?;
         if let Some(id) = &spec.group_id {
             if provider.kind() == ProviderKind::Tencent {
                 validate_tencent_group_id(group_type, id)
@@ -171,6 +162,16 @@ impl<'a> GroupReconcile<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Checks the declared attributes against the provider's limits; only needed when
+    /// the group is to exist (a disband never depends on them).
+    fn check_attributes(&self) -> Result<()> {
+        validate_attributes(
+            self.group_type(),
+            &plan::desired_attributes(&self.group.spec),
+        )
+        .map_err(|e| Error::invalid_spec(e.field.clone(), e.message.clone()))
     }
 
     fn key(&self, id: &str, owner: Option<String>) -> GroupKey {

@@ -19,7 +19,7 @@ pub enum Report<'a> {
     /// The group exists and matches the spec.
     Available,
     /// The group is disbanded (by us, or found already gone) and stays so.
-    Disbanded { reason: &'static str },
+    Disbanded,
     /// The group was disbanded outside Kubernetes; it is not recreated.
     ExternallyDisbanded,
     /// The reconcile failed; `keep_ready` leaves a True Ready as it was (the group
@@ -34,8 +34,8 @@ pub fn desired_conditions(report: &Report<'_>, previous: &ChatGroupStatus) -> Ve
             Desired::new(READY, true, "Available", "the group exists with the declared attributes"),
             Desired::new(SYNCED, true, "ReconcileSuccess", ""),
         ],
-        Report::Disbanded { reason } => vec![
-            Desired::new(READY, true, "Disbanded", disbanded_message(reason)),
+        Report::Disbanded => vec![
+            Desired::new(READY, true, "Disbanded", "the group is disbanded; this object stays as a tombstone"),
             Desired::new(SYNCED, true, "ReconcileSuccess", ""),
         ],
         Report::ExternallyDisbanded => vec![
@@ -49,14 +49,6 @@ pub fn desired_conditions(report: &Report<'_>, previous: &ChatGroupStatus) -> Ve
             Desired::new(STALLED, true, "ExternallyDisbanded", "the group no longer exists on the provider"),
         ],
         Report::Failed { error, keep_ready } => failed_conditions(error, *keep_ready, previous),
-    }
-}
-
-fn disbanded_message(reason: &str) -> String {
-    match reason {
-        "AlreadyGone" => "the provider reported the group already gone".into(),
-        "NeverCreated" => "no group was ever created for this object".into(),
-        _ => "the group is disbanded".into(),
     }
 }
 
