@@ -1,0 +1,35 @@
+//! The request log: one record per resource request, with its RBAC verb.
+
+use std::sync::{Arc, Mutex};
+
+/// One resource request as an authorizer would see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// get list watch create update patch delete deletecollection
+    pub verb: String,
+    /// "" for the core group.
+    pub group: String,
+    pub version: String,
+    pub resource: String,
+    pub subresource: Option<String>,
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub code: u16,
+    pub field_manager: Option<String>,
+}
+
+/// Shared, append-only request log.
+#[derive(Clone, Default)]
+pub(crate) struct RequestLog(Arc<Mutex<Vec<RequestRecord>>>);
+
+impl RequestLog {
+    pub fn push(&self, r: RequestRecord) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(r);
+        }
+    }
+
+    pub fn all(&self) -> Vec<RequestRecord> {
+        self.0.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+}
