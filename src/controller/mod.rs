@@ -25,7 +25,7 @@ use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::finalizer::{finalizer, Event as FinalizerEvent};
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::{watcher, WatchStreamExt};
+use kube::runtime::{predicates, reflector, watcher, Predicate, WatchStreamExt};
 use kube::{Client, Resource, ResourceExt};
 use tracing::Instrument;
 
@@ -229,9 +229,18 @@ pub async fn run(
     let providers = Providers::new(client.clone(), metrics.clone());
     let ready = Arc::new(AtomicBool::new(false));
     let groups_api: Api<ChatGroup> = scoped(&client, &settings.namespace);
-    let group_controller = Controller::new(groups_api, watcher::Config::default())
+    // Reconcile on spec changes, finalizer changes and deletion, not on status writes
+    // (our own included): a terminal error then waits for a spec change.
+    let (group_store, writer) = reflector::store();
+    let being_deleted = |g: &ChatGroup| g.metadata.deletion_timestamp.as_ref().map(|_| 1u64);
+    let changes = reflector(writer, watcher(groups_api, watcher::Config::default()))
+        .applied_objects()
+        .predicate_filter(
+            predicates::generation.combine(predicates::finalizers).combine(being_deleted),
+            Default::default(),
+        );
+    let group_controller = Controller::for_stream(changes, group_store.clone())
         .with_config(ControllerConfig::default().concurrency(settings.concurrency));
-    let group_store = group_controller.store();
     registry.register_collector(Box::new(ScrapeTimeCollector {
         groups: group_store.clone(),
         budgets: providers.budgets(),

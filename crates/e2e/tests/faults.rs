@@ -7,7 +7,7 @@ use e2e::{condition, fixtures, group_id, ready_with, Env, Op, Side};
 use kube::ResourceExt;
 use provider_sim::{Fault, FaultKind};
 
-const WAIT: Duration = Duration::from_secs(60);
+const WAIT: Duration = Duration::from_secs(120);
 
 fn manifest(side: Side, name: &str, extra: &str) -> String {
     let owner = if side == Side::Netease {
