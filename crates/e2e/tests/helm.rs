@@ -26,7 +26,7 @@ use support::{
 };
 
 #[tokio::test]
-async fn request_log_of_an_operator_run_is_checked_against_the_rendered_rules() {
+async fn a_partial_request_log_leaves_granted_permissions_unused() {
     let rules = rendered_rules(json!({})).await;
     let log = [RequestRecord {
         verb: "watch".into(),
@@ -38,6 +38,7 @@ async fn request_log_of_an_operator_run_is_checked_against_the_rendered_rules() 
         name: None,
         code: 200,
         field_manager: None,
+        user: None,
     }];
     let report = check_request_log(&log, &rules);
     assert!(report.denied.is_empty(), "{report:?}");
@@ -398,4 +399,81 @@ async fn the_service_monitor_is_created_when_enabled() {
         ),
         (Some("metrics"), Some("/metrics"), Some("15s"))
     );
+}
+
+/// Every request the operator makes in a representative end-to-end run (both
+/// providers; create, update, a retried failure, credential rotation, disband,
+/// delete; leader election on) is allowed by the chart's default rules, and every
+/// permission the chart grants is used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operators_requests_in_an_end_to_end_run_are_exactly_what_the_chart_grants() {
+    use std::time::Duration;
+
+    use chatgroup_operator::controller::LeaderElection;
+    use e2e::{fixtures, ready_with, Env, Op, Side, OPERATOR_USER};
+    use provider_sim::{Fault, FaultKind};
+
+    let rules = rendered_rules(json!({})).await;
+    let mut settings = e2e::test_settings();
+    settings.leader_election = Some(LeaderElection {
+        lease_name: "chatgroup-operator".into(),
+        lease_namespace: "default".into(),
+        lease_duration: Duration::from_secs(15),
+    });
+    let env = Env::start_with(settings).await.expect("environment");
+    let wait = Duration::from_secs(30);
+    for side in Side::BOTH {
+        let name = format!("rbac-{side:?}").to_lowercase();
+        let owner = if side == Side::Netease {
+            "owner: alice\n"
+        } else {
+            ""
+        };
+        let manifest = |title: &str| {
+            let spec = format!("name: {title}\n{owner}");
+            fixtures::group(&name, side.provider(), side.group_type(), &spec)
+        };
+        // Two transient failures in a row: a Warning Event, then the same one again
+        // (published as a patch of the first).
+        env.inject(
+            side,
+            Fault::times(
+                Some(&Env::api_name(side, Op::Create)),
+                FaultKind::Http502,
+                2,
+            ),
+        );
+        env.apply_group(&manifest("First")).await.expect("apply");
+        env.wait_group(&name, wait, |g| ready_with(g, "Available"))
+            .await
+            .expect("ready");
+        env.apply_group(&manifest("Second")).await.expect("update");
+        let generation = env
+            .groups()
+            .get(&name)
+            .await
+            .expect("get")
+            .metadata
+            .generation;
+        env.wait_group(&name, wait, |g| {
+            ready_with(g, "Available")
+                && g.status.as_ref().and_then(|s| s.observed_generation) == generation
+        })
+        .await
+        .expect("updated");
+        env.delete_group(&name).await.expect("delete");
+        env.wait_gone(&name, wait).await.expect("gone");
+    }
+    let log: Vec<RequestRecord> = env
+        .kube
+        .requests()
+        .into_iter()
+        .filter(|r| r.user.as_deref() == Some(OPERATOR_USER))
+        .collect();
+    assert!(
+        !log.is_empty(),
+        "the operator's requests are attributed to it"
+    );
+    let report = check_request_log(&log, &rules);
+    assert!(report.is_exact(), "{report:#?}");
 }

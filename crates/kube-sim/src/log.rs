@@ -16,6 +16,9 @@ pub struct RequestRecord {
     pub name: Option<String>,
     pub code: u16,
     pub field_manager: Option<String>,
+    /// Who sent it: the bearer token's value (the simulator's stand-in for an
+    /// authenticated user name), or `None` for anonymous requests.
+    pub user: Option<String>,
 }
 
 /// Shared, append-only request log.

@@ -79,6 +79,12 @@ fn openapi_v2() -> Response<Body> {
     resp
 }
 
+/// The user a request is attributed to: its bearer token (no real authentication).
+fn bearer_user(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    value.strip_prefix("Bearer ").map(|token| token.trim().to_string())
+}
+
 async fn resource(
     shared: &Shared,
     method: Method,
@@ -102,6 +108,7 @@ async fn resource(
         name: t.name.clone(),
         code: 0,
         field_manager: query.get("fieldManager").cloned(),
+        user: bearer_user(&headers),
     };
     let resp = match injected_failure(&faults) {
         Some(err) => err.into_response(),

@@ -48,7 +48,7 @@ pub fn operator_rules() -> BTreeSet<RuleKey> {
         rule(
             "im.chatgroup.dev",
             "chatgroups",
-            &["get", "list", "watch", "patch"],
+            &["list", "watch", "patch"],
         ),
         rule("im.chatgroup.dev", "chatgroups/status", &["patch"]),
         rule(
