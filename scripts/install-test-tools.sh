@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the external tools the tests check the project against, idempotently:
-# a Python virtualenv at .venv with the official Tencent signer (tls-sig-api-v2) and
-# Helm's own code (helm-sdkpy), and a real Lua 5.4 interpreter for the Argo CD
-# health check. Quiet when everything is present; any failure stops with an error.
+# a Python virtualenv at .venv with the official Tencent signer (tls-sig-api-v2),
+# Helm's own code (helm-sdkpy) and the official Prometheus parser (prometheus-client),
+# and a real Lua 5.4 interpreter for the Argo CD health check.
+# Quiet when everything is present; any failure stops with an error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,9 +32,14 @@ if ! venv_has helm_sdkpy; then
   # helm-sdkpy declares Python >= 3.12 but works on 3.11 (a cffi binding).
   pip_install --ignore-requires-python helm-sdkpy
 fi
+if ! venv_has prometheus_client; then
+  pip_install prometheus-client
+fi
 venv_has TLSSigAPIv2 || fail "TLSSigAPIv2 is not importable from .venv"
 .venv/bin/python -c "import helm_sdkpy; helm_sdkpy.get_version()" >/dev/null ||
   fail "helm_sdkpy is installed but its Helm library does not load"
+venv_has prometheus_client.openmetrics.parser ||
+  fail "prometheus_client is not importable from .venv"
 
 if ! command -v lua5.4 >/dev/null 2>&1; then
   command -v apt-get >/dev/null 2>&1 ||

@@ -4,6 +4,7 @@
 //! when a test panics).
 
 pub mod fixtures;
+pub mod replica;
 
 use std::future::Future;
 use std::time::Duration;
@@ -153,7 +154,11 @@ impl Env {
             return;
         }
         let (stop, stopped) = oneshot::channel::<()>();
-        let client = self.client.clone();
+        let client = match operator_config(&self.kube.url()).and_then(|c| Ok(Client::try_from(c)?))
+        {
+            Ok(client) => client,
+            Err(error) => panic!("cannot build the operator's client: {error:#}"),
+        };
         let settings = self.settings.clone();
         let task = tokio::spawn(async move {
             let shutdown = async move {
@@ -164,6 +169,12 @@ impl Env {
             }
         });
         self.operator = Some(Operator { stop, task });
+    }
+
+    /// Starts another operator replica with its own `settings` (e.g. its own
+    /// `instance` and `metrics_addr`), on its own runtime and client.
+    pub fn start_replica(&self, settings: Settings) -> anyhow::Result<replica::Replica> {
+        replica::Replica::start(&self.kube.url(), settings)
     }
 
     /// Stops the operator the way SIGTERM does: in-flight reconciles finish.
@@ -259,6 +270,18 @@ impl Drop for Env {
     fn drop(&mut self) {
         self.kill_operator();
     }
+}
+
+/// The user the simulator attributes the operator's requests to (its bearer token),
+/// so the request log tells them from the test's own.
+pub const OPERATOR_USER: &str = "system:serviceaccount:chatgroup-system:chatgroup-operator";
+
+/// The client configuration an operator replica uses against the simulator at `url`.
+pub fn operator_config(url: &str) -> anyhow::Result<kube::Config> {
+    let mut config = kube::Config::new(url.parse()?);
+    let bearer = http::HeaderValue::from_str(&format!("Bearer {OPERATOR_USER}"))?;
+    config.headers.push((http::header::AUTHORIZATION, bearer));
+    Ok(config)
 }
 
 /// Polls `probe` every 50 ms until it yields a value or `timeout` passes.
@@ -363,6 +386,15 @@ impl Env {
             .iter()
             .filter(|c| c.executed && apis.contains(&c.api.as_str()))
             .count()
+    }
+
+    /// Calls the simulator answered with its rate-limit code (Tencent 60007, NetEase 416).
+    pub fn throttle_answers(&self, side: Side) -> usize {
+        let code = match side {
+            Side::Tencent => 60007,
+            Side::Netease => 416,
+        };
+        self.calls(side).iter().filter(|c| c.code == code).count()
     }
 
     /// Executed calls that change something: create, update, transfer, disband.

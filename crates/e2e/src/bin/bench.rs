@@ -84,13 +84,14 @@ async fn run_side(
     }
     let delete = started.elapsed();
     println!(
-        "{:<8} N={n:<5} cap {cap:>4}/s per API | create {:>7.1} groups/s ({:>5.1}% of cap) | delete {:>7.1} groups/s ({:>5.1}% of cap) | operator peak RSS {:.1} MiB",
+        "{:<8} N={n:<5} cap {cap:>4}/s per API | create {:>7.1} groups/s ({:>5.1}% of cap) | delete {:>7.1} groups/s ({:>5.1}% of cap) | operator peak RSS {:.1} MiB | throttle answers {}",
         format!("{side:?}"),
         n as f64 / create.as_secs_f64(),
         100.0 * n as f64 / create.as_secs_f64() / cap as f64,
         n as f64 / delete.as_secs_f64(),
         100.0 * n as f64 / delete.as_secs_f64() / cap as f64,
         peak_rss_mib(operator_pid).unwrap_or(f64::NAN),
+        env.throttle_answers(side),
     );
     anyhow::ensure!(
         env.sim_groups(side).is_empty(),
