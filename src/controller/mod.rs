@@ -236,7 +236,9 @@ pub async fn run(
     let changes = reflector(writer, watcher(groups_api, watcher::Config::default()))
         .applied_objects()
         .predicate_filter(
-            predicates::generation.combine(predicates::finalizers).combine(being_deleted),
+            predicates::generation
+                .combine(predicates::finalizers)
+                .combine(being_deleted),
             Default::default(),
         );
     let group_controller = Controller::for_stream(changes, group_store.clone())
@@ -294,8 +296,15 @@ pub async fn run(
 }
 
 async fn mark_ready_after_first_list(store: Store<ChatGroup>, ready: Arc<AtomicBool>) {
-    if store.wait_until_ready().await.is_ok() {
-        ready.store(true, Ordering::Relaxed);
+    // `wait_until_ready` wakes only the latest of several waiters, and the controller
+    // waits on the same store: ask again every 100 ms rather than wait for a wake-up.
+    loop {
+        let waited = tokio::time::timeout(Duration::from_millis(100), store.wait_until_ready());
+        match waited.await {
+            Ok(Ok(())) => return ready.store(true, Ordering::Relaxed),
+            Ok(Err(_)) => return,
+            Err(_) => continue,
+        }
     }
 }
 

@@ -81,8 +81,13 @@ fn openapi_v2() -> Response<Body> {
 
 /// The user a request is attributed to: its bearer token (no real authentication).
 fn bearer_user(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
-    value.strip_prefix("Bearer ").map(|token| token.trim().to_string())
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    value
+        .strip_prefix("Bearer ")
+        .map(|token| token.trim().to_string())
 }
 
 async fn resource(
