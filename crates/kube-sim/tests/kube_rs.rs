@@ -40,8 +40,6 @@ pub struct GizmoStatus {
 const FINALIZER: &str = "test.kube-sim.dev/cleanup";
 
 async fn client_for(sim: &KubeSim) -> Client {
-    // Both rustls providers are compiled in; choose one (a second install is a no-op error).
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut config = kube::Config::new(sim.url().parse().expect("url"));
     config.default_namespace = "default".into();
     Client::try_from(config).expect("client")
