@@ -19,7 +19,7 @@ pub struct Replica {
 impl Replica {
     /// Starts a replica against the API server at `url` with `settings`.
     pub fn start(url: &str, settings: Settings) -> anyhow::Result<Replica> {
-        let config = kube::Config::new(url.parse().context("parse the API server URL")?);
+        let config = crate::operator_config(url).context("the replica's client configuration")?;
         let (stop, stopped) = oneshot::channel::<()>();
         let (kill, killed) = oneshot::channel::<()>();
         // A current-thread runtime polls nothing once `block_on` returns, so dropping it
