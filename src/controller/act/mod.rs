@@ -8,14 +8,16 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::ResourceExt;
 
+mod disband;
+
 use super::plan;
 use super::status::{self, Report};
 use super::Context;
-use crate::api::{ChatGroup, ChatGroupStatus, DeletionPolicy, GroupOrigin, GroupState};
+use crate::api::{ChatGroup, ChatGroupStatus, GroupOrigin, GroupState};
 use crate::provider::validate::{validate_attributes, validate_tencent_group_id};
 use crate::provider::{
-    CreateOutcome, CreateRequest, DisbandOutcome, GroupKey, GroupProvider, GroupType, Lookup,
-    ObservedGroup, ProviderKind,
+    CreateOutcome, CreateRequest, GroupKey, GroupProvider, GroupType, Lookup, ObservedGroup,
+    ProviderKind,
 };
 use crate::{Error, Result};
 
@@ -88,41 +90,6 @@ impl<'a> GroupReconcile<'a> {
             None => return self.finish(Report::ExternallyDisbanded).await,
         }
         self.finish(Report::Available).await
-    }
-
-    /// Releases the object: disbands the group unless the policy is Orphan. Never
-    /// returns Ok before the provider confirmed the disband (or that it was gone).
-    pub async fn cleanup(mut self) -> Result<Action> {
-        if self.group.spec.deletion_policy == DeletionPolicy::Orphan {
-            let note = match &self.status.group_id {
-                Some(id) => {
-                    format!("released without disbanding group {id} (deletionPolicy: Orphan)")
-                }
-                None => "released (deletionPolicy: Orphan)".to_string(),
-            };
-            self.event(EventType::Normal, "Orphaned", "Delete", note)
-                .await;
-            return Ok(Action::await_change());
-        }
-        if self.status.disbanded_at.is_some() {
-            return Ok(Action::await_change());
-        }
-        let result = async {
-            let provider = self
-                .ctx
-                .providers
-                .resolve_for_cleanup(&self.namespace(), &self.group.spec.provider_ref.name)
-                .await?;
-            self.disband(provider.as_ref()).await
-        }
-        .await;
-        match result {
-            Ok(_) => Ok(Action::await_change()),
-            Err(error) => {
-                self.report_failure(&error).await;
-                Err(error)
-            }
-        }
     }
 
     /// Checks what only the provider's kind can tell, before any call.
@@ -355,64 +322,6 @@ impl<'a> GroupReconcile<'a> {
                 .await;
         }
         Ok(())
-    }
-
-    /// Disbands this object's group, if it has one. Returns the Ready reason.
-    async fn disband(&mut self, provider: &dyn GroupProvider) -> Result<&'static str> {
-        let Some(key) = self.disband_target(provider).await? else {
-            self.status.disbanded_at = Some(status::now());
-            return Ok("NeverCreated");
-        };
-        let reason = match provider.disband(&key).await? {
-            DisbandOutcome::Disbanded(_) => "Disbanded",
-            DisbandOutcome::AlreadyGone(_) => "AlreadyGone",
-        };
-        let note = match reason {
-            "Disbanded" => format!("disbanded group {}", key.id),
-            _ => format!("group {} was already gone", key.id),
-        };
-        self.event(EventType::Normal, reason, "Disband", note).await;
-        self.status.group_id.get_or_insert(key.id);
-        self.status.create_pending_since = None;
-        self.status.disbanded_at = Some(status::now());
-        Ok(reason)
-    }
-
-    /// Which group a disband targets: the recorded one, the one a lost create may have
-    /// made, or the one spec.groupId names. NetEase teams are read first: the owner is
-    /// the operator of the call, and a team without this object's marker that was not
-    /// adopted is refused.
-    async fn disband_target(&self, provider: &dyn GroupProvider) -> Result<Option<GroupKey>> {
-        let pending = self.status.create_pending_since.is_some();
-        let id = match (&self.status.group_id, provider.kind()) {
-            (Some(id), _) => Some(id.clone()),
-            (None, ProviderKind::Tencent) if pending => {
-                Some(plan::tencent_create_id(&self.group, &self.uid))
-            }
-            (None, ProviderKind::NetEase) if pending => {
-                self.find_own_team(provider).await?.map(|g| g.id)
-            }
-            (None, _) => self.group.spec.group_id.clone(),
-        };
-        let Some(id) = id else { return Ok(None) };
-        if provider.kind() == ProviderKind::Tencent {
-            return Ok(Some(self.key(&id, None)));
-        }
-        match self.lookup(provider, &id).await? {
-            Lookup::NotFound(_) => Ok(Some(self.key(&id, None))),
-            Lookup::Found(team) => {
-                let adopted = self.status.origin == Some(GroupOrigin::Adopted)
-                    || self.group.spec.group_id.is_some();
-                if !adopted && team.marker.as_deref() != Some(self.uid.as_str()) {
-                    return Err(Error::NotOwned {
-                        group_id: id,
-                        message: "the team does not carry this object's marker and was not adopted"
-                            .into(),
-                    });
-                }
-                Ok(Some(self.key(&team.id, team.owner)))
-            }
-        }
     }
 
     async fn finish(&mut self, report: Report<'_>) -> Result<Action> {
