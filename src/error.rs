@@ -22,6 +22,14 @@ pub enum Error {
     #[error("refusing to manage group {group_id}: {message}")]
     NotOwned { group_id: String, message: String },
 
+    /// The blast-radius guard holds this disband: too many in the last hour.
+    #[error("disband of group {group_id} held: more than {per_hour} disbands in the last hour (--max-disbands-per-hour); retrying in {retry_in:?}")]
+    DisbandBudgetExhausted {
+        per_hour: u32,
+        group_id: String,
+        retry_in: std::time::Duration,
+    },
+
     /// A provider call failed.
     #[error(transparent)]
     Provider(#[from] ProviderError),
@@ -72,6 +80,7 @@ impl Error {
             Error::CredentialsUnavailable { .. } => "CredentialsUnavailable",
             Error::InvalidSpec { .. } => "InvalidSpec",
             Error::NotOwned { .. } => "GroupNotOwned",
+            Error::DisbandBudgetExhausted { .. } => "DisbandBudgetExhausted",
             Error::Provider(e) => e.class.reason(),
             Error::Kube { .. } => "KubernetesError",
             Error::Endpoint { .. } | Error::Leadership(_) => "OperatorError",
@@ -97,6 +106,19 @@ impl Error {
                 _ => false,
             },
             _ => false,
+        }
+    }
+
+    /// When the error itself says how long to wait (the disband guard).
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Error::DisbandBudgetExhausted { retry_in, .. } => Some(*retry_in),
+            Error::Finalizer(inner) => match inner.as_ref() {
+                kube::runtime::finalizer::Error::ApplyFailed(e)
+                | kube::runtime::finalizer::Error::CleanupFailed(e) => e.retry_after(),
+                _ => None,
+            },
+            _ => None,
         }
     }
 

@@ -63,6 +63,10 @@ struct RunArgs {
     /// How long a lease holds without renewal; a dead leader is replaced within it.
     #[arg(long, env = "CHATGROUP_LEASE_DURATION", default_value = "15s", value_parser = humantime::parse_duration)]
     lease_duration: Duration,
+    /// Blast-radius guard: at most this many disbands per hour; further disbands wait
+    /// (finalizers kept, reported in conditions and Events). 0 means unlimited.
+    #[arg(long, env = "CHATGROUP_MAX_DISBANDS_PER_HOUR", default_value_t = 0)]
+    max_disbands_per_hour: u32,
     /// Name this replica reports in Events and holds the lease under (the pod name).
     #[arg(long, env = "HOSTNAME", default_value = "chatgroup-operator")]
     instance: String,
@@ -111,6 +115,7 @@ async fn main() -> anyhow::Result<()> {
                 resync_interval: args.resync_interval,
                 instance: args.instance,
                 metrics_addr: Some(args.metrics_addr),
+                max_disbands_per_hour: std::num::NonZeroU32::new(args.max_disbands_per_hour),
                 leader_election: args.leader_elect.then_some(LeaderElection {
                     lease_name: args.lease_name,
                     lease_namespace: args.lease_namespace,

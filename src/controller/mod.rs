@@ -3,6 +3,7 @@
 pub mod act;
 pub mod credentials;
 pub mod drift;
+pub mod guard;
 pub mod instrumented;
 pub mod leader;
 pub mod plan;
@@ -61,6 +62,8 @@ pub struct Settings {
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// Reconcile only while holding this Lease.
     pub leader_election: Option<LeaderElection>,
+    /// At most this many disbands per hour across the operator; unlimited when `None`.
+    pub max_disbands_per_hour: Option<std::num::NonZeroU32>,
 }
 
 /// Leader election through a coordination.k8s.io/v1 Lease.
@@ -84,6 +87,7 @@ impl Default for Settings {
             instance: "chatgroup-operator".into(),
             metrics_addr: None,
             leader_election: None,
+            max_disbands_per_hour: None,
         }
     }
 }
@@ -91,6 +95,7 @@ impl Default for Settings {
 /// What every reconcile shares.
 pub struct Context {
     pub client: Client,
+    pub disband_guard: guard::DisbandGuard,
     pub providers: Providers,
     pub settings: Settings,
     pub metrics: Arc<Metrics>,
@@ -198,6 +203,8 @@ async fn reconcile(group: Arc<ChatGroup>, ctx: Arc<Context>) -> Result<Action> {
 fn error_policy(group: Arc<ChatGroup>, error: &Error, ctx: Arc<Context>) -> Action {
     let delay = if error.is_terminal() {
         ctx.settings.terminal_retry
+    } else if let Some(wait) = error.retry_after() {
+        wait
     } else {
         ctx.next_backoff(&group)
     };
@@ -335,6 +342,7 @@ fn run_controllers(
             client: client.clone(),
             providers,
             recorder: Recorder::new(client.clone(), reporter),
+            disband_guard: guard::DisbandGuard::new(settings.max_disbands_per_hour),
             groups: group_store.clone(),
             backoffs: Mutex::default(),
             metrics,

@@ -216,7 +216,7 @@ async fn watching_one_namespace_grants_a_role_there_and_nothing_cluster_wide() {
 #[tokio::test]
 async fn the_deployment_runs_restricted_with_probes_and_the_configured_flags() {
     let values = json!({
-        "concurrency": 8, "resyncInterval": "5m", "log": {"level": "debug", "format": "text"},
+        "concurrency": 8, "resyncInterval": "5m", "maxDisbandsPerHour": 120, "log": {"level": "debug", "format": "text"},
         "metrics": {"port": 9090}, "terminationGracePeriodSeconds": 90, "leaderElection": {"enabled": true, "leaseDuration": "20s"}, "image": {"tag": "1.2.3"}
     });
     let env = install(values).await;
@@ -296,6 +296,7 @@ async fn the_deployment_runs_restricted_with_probes_and_the_configured_flags() {
         ("CHATGROUP_METRICS_ADDR", "0.0.0.0:9090"),
         ("CHATGROUP_CONCURRENCY", "8"),
         ("CHATGROUP_RESYNC_INTERVAL", "5m"),
+        ("CHATGROUP_MAX_DISBANDS_PER_HOUR", "120"),
         ("CHATGROUP_LOG", "debug"),
         ("CHATGROUP_LOG_FORMAT", "text"),
     ] {

@@ -53,6 +53,13 @@ impl GroupReconcile<'_> {
             self.status.disbanded_at = Some(status::now());
             return Ok("NeverCreated");
         };
+        if let Err(wait) = self.ctx.disband_guard.take() {
+            return Err(Error::DisbandBudgetExhausted {
+                per_hour: self.ctx.disband_guard.per_hour(),
+                group_id: key.id,
+                retry_in: wait,
+            });
+        }
         let reason = match provider.disband(&key).await? {
             DisbandOutcome::Disbanded(_) => "Disbanded",
             DisbandOutcome::AlreadyGone(_) => "AlreadyGone",

@@ -1,0 +1,81 @@
+//! The blast-radius guard: a mass delete disbands at most the configured number of
+//! groups per hour; the rest wait with their finalizers, saying why.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use e2e::{condition, fixtures, group_id, ready_with, Env, Op, Side};
+use kube::api::{Patch, PatchParams};
+use kube::ResourceExt;
+use serde_json::json;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+#[tokio::test]
+async fn a_mass_delete_disbands_only_the_hourly_budget_and_holds_the_rest() -> anyhow::Result<()> {
+    let mut settings = e2e::test_settings();
+    settings.max_disbands_per_hour = NonZeroU32::new(2);
+    let env = Env::start_with(settings).await?;
+    let side = Side::Tencent;
+    let names: Vec<String> = (0..3).map(|i| format!("mass-{i}")).collect();
+    for name in &names {
+        env.apply_group(&fixtures::group(
+            name,
+            side.provider(),
+            side.group_type(),
+            &format!("name: {name}\n"),
+        ))
+        .await?;
+    }
+    for name in &names {
+        env.wait_group(name, WAIT, |g| ready_with(g, "Available"))
+            .await?;
+    }
+    for name in &names {
+        env.delete_group(name).await?;
+    }
+    e2e::eventually(WAIT, || async {
+        (env.executed(side, Op::Disband) == 2).then_some(())
+    })
+    .await?;
+    let held = e2e::eventually(WAIT, || async {
+        let left: Vec<_> = env.groups().list(&Default::default()).await.ok()?.items;
+        (left.len() == 1).then(|| left.into_iter().next()).flatten()
+    })
+    .await?;
+    let held = env
+        .wait_group(&held.name_any(), WAIT, |g| {
+            condition(g, "Reconciling").is_some_and(|c| c.1 == "DisbandBudgetExhausted")
+        })
+        .await?;
+    assert!(
+        held.finalizers()
+            .iter()
+            .any(|f| f == "im.chatgroup.dev/disband"),
+        "finalizer kept"
+    );
+    let id = group_id(&held).expect("recorded");
+    assert!(
+        env.sim_group(side, &id).is_some(),
+        "the held group still exists"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        env.executed(side, Op::Disband),
+        2,
+        "no disband past the budget"
+    );
+
+    // Orphaning needs no disband, so the guard does not hold it.
+    let patch = json!({"spec": {"deletionPolicy": "Orphan"}});
+    env.groups()
+        .patch(
+            &held.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await?;
+    env.wait_gone(&held.name_any(), WAIT).await?;
+    assert!(env.sim_group(side, &id).is_some());
+    Ok(())
+}
