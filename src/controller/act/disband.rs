@@ -53,15 +53,23 @@ impl GroupReconcile<'_> {
             self.status.disbanded_at = Some(status::now());
             return Ok("NeverCreated");
         };
-        if let Err(wait) = self.ctx.disband_guard.take() {
-            return Err(Error::DisbandBudgetExhausted {
-                per_hour: self.ctx.disband_guard.per_hour(),
-                group_id: key.id,
-                retry_in: wait,
-            });
-        }
+        let reservation = match self.ctx.disband_guard.reserve() {
+            Ok(reservation) => reservation,
+            Err(wait) => {
+                return Err(Error::DisbandBudgetExhausted {
+                    per_hour: self.ctx.disband_guard.per_hour(),
+                    group_id: key.id,
+                    retry_in: wait,
+                })
+            }
+        };
+        // Only a group the provider really disbanded counts toward the hour; a failed
+        // call or one that found the group gone gives its reservation back.
         let reason = match provider.disband(&key).await? {
-            DisbandOutcome::Disbanded(_) => "Disbanded",
+            DisbandOutcome::Disbanded(_) => {
+                reservation.confirm();
+                "Disbanded"
+            }
             DisbandOutcome::AlreadyGone(_) => "AlreadyGone",
         };
         let note = match reason {
