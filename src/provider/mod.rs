@@ -244,6 +244,24 @@ pub struct ProviderError {
     pub info: CallInfo,
 }
 
+impl ProviderError {
+    /// A request refused before it was sent (invalid spec or configuration): terminal,
+    /// with no provider code.
+    pub fn refused(provider: ProviderKind, operation: Operation, error: &ConfigError) -> Self {
+        let info = CallInfo {
+            code: NO_CODE,
+            message: error.to_string(),
+            request_id: None,
+        };
+        ProviderError {
+            provider,
+            operation,
+            class: FailureClass::Terminal,
+            info,
+        }
+    }
+}
+
 /// Provider operations, for errors, metrics and the rate budget.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Operation {

@@ -99,12 +99,7 @@ impl NeteaseClient {
     }
 
     pub(crate) fn rejected(&self, operation: Operation, error: &ConfigError) -> ProviderError {
-        let info = CallInfo {
-            code: NO_CODE,
-            message: error.to_string(),
-            request_id: None,
-        };
-        self.error(operation, FailureClass::Terminal, info)
+        ProviderError::refused(ProviderKind::NetEase, operation, error)
     }
 
     /// Sends `request` within the rate budget; 416 answers are waited out and retried

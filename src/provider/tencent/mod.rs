@@ -111,12 +111,7 @@ impl TencentClient {
 
     /// A request refused before sending (invalid spec, wrong group type).
     pub(crate) fn rejected(&self, operation: Operation, error: &ConfigError) -> ProviderError {
-        let info = CallInfo {
-            code: NO_CODE,
-            message: error.to_string(),
-            request_id: None,
-        };
-        self.error(operation, FailureClass::Terminal, info)
+        ProviderError::refused(ProviderKind::Tencent, operation, error)
     }
 
     /// Calls `command` within the rate budget. Throttled answers are waited out and
