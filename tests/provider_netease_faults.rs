@@ -4,7 +4,7 @@
 use chatgroup_operator::provider::validate::MARKER_KEY;
 use chatgroup_operator::provider::{
     AttributeChanges, CreateOutcome, DisbandOutcome, FailureClass, GroupKey, GroupProvider,
-    GroupType, NeteaseClient, NeteaseEndpoint,
+    GroupType, MarkerQuery, NeteaseClient, NeteaseEndpoint,
 };
 use provider_sim::{Fault, FaultKind, NeteaseSimConfig};
 
@@ -82,10 +82,10 @@ async fn a_lost_create_answer_is_recovered_by_marker() {
     );
 
     let found = client
-        .find_by_marker(GroupType::Advanced, "alice", "uid-lost")
+        .find_by_marker(&query("uid-lost"))
         .await
         .expect("lookup");
-    let team = found.expect("the team is found by its marker");
+    let team = found.first().expect("the team is found by its marker");
     assert_eq!(team.name, "Team");
     assert!(sim.group(&team.id).is_some());
     assert!(
@@ -93,10 +93,10 @@ async fn a_lost_create_answer_is_recovered_by_marker() {
         "paged through the joined teams"
     );
     let none = client
-        .find_by_marker(GroupType::Advanced, "alice", "uid-absent")
+        .find_by_marker(&query("uid-absent"))
         .await
         .expect("lookup");
-    assert!(none.is_none());
+    assert!(none.is_empty());
 }
 
 #[tokio::test]
@@ -205,4 +205,14 @@ async fn rule_violations_are_terminal_and_bad_input_never_leaves() {
         .expect_err("not a team id");
     assert_eq!(err.class, FailureClass::Terminal);
     assert_eq!(sim.calls().len(), before, "nothing was sent");
+}
+
+fn query(marker: &str) -> MarkerQuery {
+    MarkerQuery {
+        group_type: GroupType::Advanced,
+        owner: "alice".into(),
+        marker: marker.into(),
+        name: "Team".into(),
+        created_not_before_ms: 0,
+    }
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use chatgroup_operator::provider::{
     AttributeChanges, CreateOutcome, DisbandOutcome, GroupProvider, GroupType, JoinPolicy, Lookup,
+    MarkerQuery,
 };
 
 #[path = "support/tencent.rs"]
@@ -220,10 +221,16 @@ async fn find_by_marker_is_not_needed_on_tencent() {
     let (sim, client) = start().await;
     assert_eq!(
         client
-            .find_by_marker(GroupType::Public, "alice", "uid")
+            .find_by_marker(&MarkerQuery {
+                group_type: GroupType::Public,
+                owner: "alice".into(),
+                marker: "uid".into(),
+                name: "Team".into(),
+                created_not_before_ms: 0,
+            })
             .await
             .unwrap(),
-        None
+        Vec::new()
     );
     assert!(sim.calls().is_empty());
 }

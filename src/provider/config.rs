@@ -5,6 +5,7 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use super::secret::Secret;
+use super::AppIdentity;
 use super::ProviderKind;
 
 /// A configuration or request value that cannot work. `field` names the offending
@@ -201,6 +202,14 @@ impl TencentConfig {
         }
     }
 
+    pub fn app(&self) -> AppIdentity {
+        AppIdentity {
+            kind: ProviderKind::Tencent,
+            app_id: self.sdk_app_id.to_string(),
+            host: endpoint_host(&self.base_url()),
+        }
+    }
+
     /// The base URL (`scheme://host[:port]`, no trailing slash).
     pub fn base_url(&self) -> String {
         match &self.endpoint {
@@ -255,6 +264,14 @@ impl NeteaseConfig {
         }
     }
 
+    pub fn app(&self) -> AppIdentity {
+        AppIdentity {
+            kind: ProviderKind::NetEase,
+            app_id: self.app_key.clone(),
+            host: endpoint_host(&self.base_url()),
+        }
+    }
+
     pub fn base_url(&self) -> String {
         match &self.endpoint {
             NeteaseEndpoint::Region(region) => region.base_url().to_string(),
@@ -292,6 +309,14 @@ impl ProviderConfig {
         }
     }
 
+    /// The app this configuration talks to: kind, app id and endpoint host.
+    pub fn app(&self) -> AppIdentity {
+        match self {
+            ProviderConfig::Tencent(c) => c.app(),
+            ProviderConfig::Netease(c) => c.app(),
+        }
+    }
+
     pub fn rate(&self) -> RateConfig {
         match self {
             ProviderConfig::Tencent(c) => c.rate,
@@ -304,6 +329,18 @@ impl ProviderConfig {
             ProviderConfig::Tencent(c) => c.validate(),
             ProviderConfig::Netease(c) => c.validate(),
         }
+    }
+}
+
+/// `host[:port]` of a base URL; the URL itself when it does not parse.
+fn endpoint_host(base_url: &str) -> String {
+    match url::Url::parse(base_url) {
+        Ok(url) => match (url.host_str(), url.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_string(),
+            _ => base_url.to_string(),
+        },
+        Err(_) => base_url.to_string(),
     }
 }
 

@@ -5,7 +5,7 @@
 use std::error::Error as _;
 
 use super::config::ConfigError;
-use super::CallInfo;
+use super::{CallInfo, FailureClass};
 
 /// `CallInfo::code` when the provider gave no code: transport failures, HTTP errors,
 /// malformed answers and requests refused before sending.
@@ -41,27 +41,68 @@ pub(crate) fn gave_up(last_throttle: Option<CallInfo>, waited: std::time::Durati
     info
 }
 
-/// Sends `request` and parses the body as a JSON object. `Err` holds a message for
-/// a Transient failure: transport error, timeout, non-200 status or a body that is
-/// not a JSON object.
+/// Why a request got no usable envelope. `class` is Transient except for an HTTP
+/// 404 or 405 (no such path or method: retrying cannot help), which is Terminal.
+#[derive(Debug)]
+pub(crate) struct SendError {
+    pub class: FailureClass,
+    pub message: String,
+}
+
+impl SendError {
+    fn transient(message: String) -> SendError {
+        SendError {
+            class: FailureClass::Transient,
+            message,
+        }
+    }
+}
+
+/// Sends `request` and parses the body as a JSON object. A transport error, timeout,
+/// non-200 status or a body that is not a JSON object is Transient; HTTP 404 / 405 is
+/// Terminal and names the method and path (never the query, which may hold a UserSig).
 pub(crate) async fn send_json(
     request: reqwest::RequestBuilder,
-) -> Result<serde_json::Value, String> {
-    let response = request.send().await.map_err(describe)?;
-    let status = response.status().as_u16();
-    let bytes = response
-        .bytes()
+) -> Result<serde_json::Value, SendError> {
+    let (client, request) = request.build_split();
+    let request = request.map_err(|e| SendError {
+        class: FailureClass::Terminal,
+        message: format!("the request could not be built: {}", describe(e)),
+    })?;
+    let target = format!("{} {}", request.method(), request.url().path());
+    let response = client
+        .execute(request)
         .await
-        .map_err(|e| format!("HTTP {status}: failed to read the body: {}", describe(e)))?;
+        .map_err(|e| SendError::transient(describe(e)))?;
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.map_err(|e| {
+        SendError::transient(format!(
+            "HTTP {status}: failed to read the body: {}",
+            describe(e)
+        ))
+    })?;
+    if matches!(status, 404 | 405) {
+        return Err(SendError {
+            class: FailureClass::Terminal,
+            message: format!(
+                "HTTP {status} for {target}: the provider has no such API (wrong path or method; \
+                 not retried): {}",
+                snippet(&bytes)
+            ),
+        });
+    }
     if status != 200 {
-        return Err(format!("HTTP {status}: {}", snippet(&bytes)));
+        return Err(SendError::transient(format!(
+            "HTTP {status}: {}",
+            snippet(&bytes)
+        )));
     }
     match serde_json::from_slice::<serde_json::Value>(&bytes) {
         Ok(body) if body.is_object() => Ok(body),
-        _ => Err(format!(
+        _ => Err(SendError::transient(format!(
             "HTTP {status}: the answer is not the documented JSON envelope: {}",
             snippet(&bytes)
-        )),
+        ))),
     }
 }
 

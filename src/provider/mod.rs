@@ -286,6 +286,58 @@ impl fmt::Display for Operation {
     }
 }
 
+/// Who picks a new group's id: the caller (Tencent `GroupId`), which makes a retried
+/// create idempotent, or the server (NetEase `team_id`), which makes a create whose
+/// answer was lost findable only through the marker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IdAssignment {
+    CallerChosen,
+    ServerAssigned,
+}
+
+/// The app a client talks to. Part of every group's identity: the same id in another
+/// app is another group. Holds no secret.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AppIdentity {
+    pub kind: ProviderKind,
+    /// Tencent SDKAppID, NetEase AppKey.
+    pub app_id: String,
+    /// The endpoint's host (and port, when not the default).
+    pub host: String,
+}
+
+impl fmt::Display for AppIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} app {} at {}", self.kind, self.app_id, self.host)
+    }
+}
+
+/// What a search for a create whose answer was lost looks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MarkerQuery {
+    pub group_type: GroupType,
+    /// The owner the create was made with (NetEase finds teams through their owner).
+    pub owner: String,
+    pub marker: String,
+    /// The name the create was made with: narrows the candidates before they are read.
+    pub name: String,
+    /// Teams created before this instant (Unix milliseconds, clock skew already
+    /// allowed for) cannot be the lost create and are not candidates.
+    pub created_not_before_ms: i64,
+}
+
+/// The result of stamping a group with its owner's marker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stamp {
+    /// The marker is on the group now, next to any data of the app's own.
+    Written,
+    /// This provider (or this configuration) cannot carry a marker.
+    Unsupported,
+    /// The group's own data leaves no place for a marker (NetEase `server_extension`
+    /// that is not a JSON object); it is left as it is.
+    Foreign,
+}
+
 /// The result of a create.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CreateOutcome {
@@ -326,6 +378,18 @@ pub type ProviderResult<T> = std::result::Result<T, ProviderError>;
 pub trait GroupProvider: Send + Sync + fmt::Debug {
     fn kind(&self) -> ProviderKind;
 
+    /// Who picks a new group's id.
+    fn id_assignment(&self) -> IdAssignment;
+
+    /// The app this client talks to.
+    fn app(&self) -> AppIdentity;
+
+    /// Whether the groups this client reads carry their owner's marker, so a
+    /// destructive call can be checked against it first.
+    fn carries_marker(&self) -> bool {
+        false
+    }
+
     /// How many ids of this type one `get_groups` call takes (Tencent 50; NetEase
     /// 30 advanced, 20 super).
     fn max_batch(&self, group_type: GroupType) -> usize;
@@ -335,14 +399,11 @@ pub trait GroupProvider: Send + Sync + fmt::Debug {
     /// Reads up to `max_batch()` groups of one type; returns one entry per id, in order.
     async fn get_groups(&self, keys: &[GroupKey]) -> ProviderResult<Vec<(String, Lookup)>>;
 
-    /// Finds a group this app created with `marker`, owned by `owner`. Tencent answers
-    /// `None` (its caller-chosen ids make this unnecessary).
-    async fn find_by_marker(
-        &self,
-        group_type: GroupType,
-        owner: &str,
-        marker: &str,
-    ) -> ProviderResult<Option<ObservedGroup>>;
+    /// Every group of this app that carries `query.marker` (more than one means a
+    /// duplicate create). An empty answer means the search was complete; a search that
+    /// could not be completed (a page failed, a page cap, a malformed page) is an
+    /// error, never an empty answer. Caller-chosen-id providers answer empty.
+    async fn find_by_marker(&self, query: &MarkerQuery) -> ProviderResult<Vec<ObservedGroup>>;
 
     async fn update_group(
         &self,
@@ -353,6 +414,12 @@ pub trait GroupProvider: Send + Sync + fmt::Debug {
     async fn transfer_owner(&self, key: &GroupKey, new_owner: &str) -> ProviderResult<CallInfo>;
 
     async fn disband(&self, key: &GroupKey) -> ProviderResult<DisbandOutcome>;
+
+    /// Stamps `marker` on an adopted group, so a disband elsewhere can tell it is no
+    /// longer theirs. Never removes data of the app's own.
+    async fn stamp(&self, _key: &GroupKey, _marker: &str) -> ProviderResult<Stamp> {
+        Ok(Stamp::Unsupported)
+    }
 }
 
 /// Builds the client of one provider app after validating its configuration. The

@@ -16,15 +16,20 @@ pub enum CodeOutcome {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DisbandCode {
     Disbanded,
-    /// 108404 (v2) or 803 (v1): the team does not exist; already done.
+    /// 108404 (v2) or 803 (v1): the team does not exist, says the code; the client
+    /// confirms it with the batch get before answering already gone.
     AlreadyGone,
     Fail(FailureClass),
 }
 
 /// Frequency control.
 pub const THROTTLE_CODE: i64 = 416;
-/// The team does not exist (v2 and v1).
+/// The team does not exist (v2 and v1). Neither is documented by the seed (108404 is
+/// inferred from the code pattern): a "not found" is confirmed with the batch get's
+/// `invalid_tids` before a team counts as gone.
 pub const TEAM_NOT_FOUND_CODES: [i64; 2] = [108404, 803];
+/// The super-team service is not enabled for the app (reference notes §3).
+pub const SUPER_TEAM_DISABLED_CODE: i64 = 108311;
 
 pub fn classify(code: i64) -> CodeOutcome {
     use FailureClass::*;

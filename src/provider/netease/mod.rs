@@ -119,8 +119,7 @@ impl NeteaseClient {
             }
             let sent_at = Instant::now();
             let reply = self.send(request).await;
-            let reply =
-                reply.map_err(|info| self.error(operation, FailureClass::Transient, info))?;
+            let reply = reply.map_err(|(class, info)| self.error(operation, class, info))?;
             tracing::debug!(
                 provider = "netease",
                 operation = %operation,
@@ -140,8 +139,9 @@ impl NeteaseClient {
         }
     }
 
-    /// One signed HTTP exchange. `Err` is a transport-level failure (Transient).
-    async fn send(&self, request: &Request<'_>) -> Result<Reply, CallInfo> {
+    /// One signed HTTP exchange. `Err` is a failure below the envelope: Transient, or
+    /// Terminal for an HTTP 404 / 405.
+    async fn send(&self, request: &Request<'_>) -> Result<Reply, (FailureClass, CallInfo)> {
         let nonce = uuid::Uuid::new_v4().simple().to_string();
         let cur_time = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -175,16 +175,17 @@ impl NeteaseClient {
         let secrets = [self.config.app_secret.expose(), sum.as_str()];
         let reply = match http::send_json(builder).await {
             Ok(reply) => reply,
-            Err(message) => {
+            Err(failure) => {
                 tracing::debug!(provider = "netease", api = request.api, request_id = %trace_id, "provider call failed in transport");
-                return Err(CallInfo {
+                let info = CallInfo {
                     code: NO_CODE,
-                    message: scrub(&message, &secrets),
+                    message: scrub(&failure.message, &secrets),
                     request_id: Some(trace_id),
-                });
+                };
+                return Err((failure.class, info));
             }
         };
-        parse_envelope(reply, trace_id, &secrets)
+        parse_envelope(reply, trace_id, &secrets).map_err(|info| (FailureClass::Transient, info))
     }
 }
 

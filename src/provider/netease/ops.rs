@@ -5,15 +5,17 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::codes::{classify, classify_disband, CodeOutcome, DisbandCode};
-use super::{wire, NeteaseClient, Reply, Request};
+use super::read::{self, Read};
+use super::wire::{self, StampPlan};
+use super::{NeteaseClient, Reply, Request};
 use crate::provider::config::ConfigError;
 use crate::provider::validate::{validate_attributes, validate_changes, validate_type_for};
 use crate::provider::{
-    AttributeChanges, CallInfo, CreateOutcome, CreateRequest, DisbandOutcome, GroupKey,
-    GroupProvider, GroupType, Lookup, ObservedGroup, Operation, ProviderKind, ProviderResult,
+    AppIdentity, AttributeChanges, CallInfo, CreateOutcome, CreateRequest, DisbandOutcome,
+    FailureClass, GroupKey, GroupProvider, GroupType, IdAssignment, Lookup, MarkerQuery,
+    ObservedGroup, Operation, ProviderKind, ProviderResult, Stamp,
 };
 
-/// Pages of joined teams read at most by one `find_by_marker`.
 impl NeteaseClient {
     pub(super) fn check(&self, operation: Operation, reply: Reply) -> ProviderResult<Reply> {
         match classify(reply.code) {
@@ -92,15 +94,24 @@ impl NeteaseClient {
 
 #[async_trait]
 impl GroupProvider for NeteaseClient {
+    fn id_assignment(&self) -> IdAssignment {
+        IdAssignment::ServerAssigned
+    }
+
+    fn app(&self) -> AppIdentity {
+        self.config.app()
+    }
+
+    fn carries_marker(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> ProviderKind {
         ProviderKind::NetEase
     }
 
     fn max_batch(&self, group_type: GroupType) -> usize {
-        match group_type {
-            GroupType::Super => 20,
-            _ => 30,
-        }
+        read::max_batch(group_type)
     }
 
     async fn create_group(&self, request: &CreateRequest) -> ProviderResult<CreateOutcome> {
@@ -147,7 +158,7 @@ impl GroupProvider for NeteaseClient {
                 .filter(|k| k.group_type == group_type)
                 .map(|k| k.id.as_str())
                 .collect();
-            for chunk in ids.chunks(self.max_batch(group_type)) {
+            for chunk in ids.chunks(read::max_batch(group_type)) {
                 found.extend(self.read_batch(op, group_type, chunk).await?);
             }
         }
@@ -161,13 +172,8 @@ impl GroupProvider for NeteaseClient {
         Ok(out)
     }
 
-    async fn find_by_marker(
-        &self,
-        group_type: GroupType,
-        owner: &str,
-        marker: &str,
-    ) -> ProviderResult<Option<ObservedGroup>> {
-        self.find_marker(group_type, owner, marker).await
+    async fn find_by_marker(&self, query: &MarkerQuery) -> ProviderResult<Vec<ObservedGroup>> {
+        self.find_marker(query).await
     }
 
     async fn update_group(
@@ -240,10 +246,84 @@ impl GroupProvider for NeteaseClient {
             body: None,
         };
         let reply = self.call(op, &request).await?;
-        match classify_disband(reply.code) {
-            DisbandCode::Disbanded => Ok(DisbandOutcome::Disbanded(reply.info)),
-            DisbandCode::AlreadyGone => Ok(DisbandOutcome::AlreadyGone(reply.info)),
-            DisbandCode::Fail(class) => Err(self.error(op, class, reply.info)),
+        if let DisbandCode::Disbanded = classify_disband(reply.code) {
+            return Ok(DisbandOutcome::Disbanded(reply.info));
         }
+        // Any other answer, 108404 / 803 included, is confirmed by the batch get.
+        let class = match classify_disband(reply.code) {
+            DisbandCode::Fail(FailureClass::NotFound) | DisbandCode::AlreadyGone => {
+                FailureClass::Transient
+            }
+            DisbandCode::Fail(class) => class,
+            DisbandCode::Disbanded => FailureClass::Transient,
+        };
+        let info = reply.info.clone();
+        match self.confirm(op, key, reply).await? {
+            Read::Gone(info) => Ok(DisbandOutcome::AlreadyGone(info)),
+            Read::Found(_) => {
+                let info = CallInfo {
+                    message: format!(
+                        "{} (the team {} still exists; nothing was disbanded)",
+                        info.message, key.id
+                    ),
+                    ..info
+                };
+                Err(self.error(op, class, info))
+            }
+        }
+    }
+
+    /// Adds `marker` to the team's `server_extension` (a JSON object, or empty),
+    /// keeping every other key; a `server_extension` that is not a JSON object is the
+    /// app's own and is left alone (`Foreign`). A marker already there is replaced:
+    /// the caller stamps only a team it has won the claim for. The read and the write
+    /// are two calls: a change the app makes in between is lost (NetEase offers no
+    /// conditional update).
+    async fn stamp(&self, key: &GroupKey, marker: &str) -> ProviderResult<Stamp> {
+        let op = Operation::Update;
+        self.check_key(op, key)?;
+        let operator = self.operator(op, key)?;
+        if marker.trim().is_empty() {
+            let error = ConfigError::new("marker", "must not be empty");
+            return Err(self.rejected(op, &error));
+        }
+        let team = match self.read_entry(op, key).await? {
+            Read::Found(team) => team,
+            Read::Gone(info) => return Err(self.error(op, FailureClass::NotFound, info)),
+        };
+        // An answer without server_extension is read as empty (both SDKs' TeamInfo
+        // carry the field; whether the service omits an empty one is unconfirmed).
+        let raw = team.server_extension.unwrap_or_default();
+        let extension = match wire::stamp_plan(&raw, marker) {
+            StampPlan::AlreadyStamped => return Ok(Stamp::Written),
+            StampPlan::Foreign => return Ok(Stamp::Foreign),
+            StampPlan::TooLong(chars) => {
+                let error = ConfigError::new(
+                    "server_extension",
+                    format!(
+                        "team {} would carry {chars} characters with the marker; NetEase \
+                         allows at most {}",
+                        key.id,
+                        wire::SERVER_EXTENSION_MAX_CHARS
+                    ),
+                );
+                return Err(self.rejected(op, &error));
+            }
+            StampPlan::Write(text) => text,
+        };
+        let body = json!({
+            "team_type": wire::team_type(key.group_type),
+            "operator_id": operator,
+            "server_extension": extension,
+        });
+        let request = Request {
+            api: "update",
+            method: Method::PATCH,
+            path: format!("/im/v2.1/teams/{}", key.id),
+            query: Vec::new(),
+            body: Some(&body),
+        };
+        self.check(op, self.call(op, &request).await?)?;
+        Ok(Stamp::Written)
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Map, Value};
 
 use crate::provider::config::ConfigError;
-use crate::provider::validate::{netease_server_extension, split_server_extension};
+use crate::provider::validate::{netease_server_extension, split_server_extension, MARKER_KEY};
 use crate::provider::{AttributeChanges, CreateRequest, GroupType, JoinPolicy, ObservedGroup};
 
 pub fn team_type(group_type: GroupType) -> u8 {
@@ -157,6 +157,156 @@ fn custom_only_extension(data: &BTreeMap<String, String>) -> Result<String, Conf
     .to_string())
 }
 
+/// One team as a get or batch get reports it (official SDKs' `TeamInfo`), with what
+/// the provider-neutral [`ObservedGroup`] leaves out.
+#[derive(Clone, Debug)]
+pub struct TeamEntry {
+    pub group: ObservedGroup,
+    /// `create_time`, Unix milliseconds, when the answer carries a number.
+    pub create_time: Option<i64>,
+    /// The raw `server_extension`; `None` when the answer has none (absent or null).
+    pub server_extension: Option<String>,
+}
+
+/// One `team_info` object with its creation time and raw `server_extension`; `None`
+/// without a usable team id.
+pub fn parse_team_entry(info: &Value) -> Option<TeamEntry> {
+    let group = parse_team(info)?;
+    Some(TeamEntry {
+        group,
+        create_time: info.get("create_time").and_then(as_i64),
+        server_extension: text(info.get("server_extension")),
+    })
+}
+
+/// One entry of the joined-teams list (official SDKs' `JoinedTeamInfo`: `team_id`,
+/// `name`, `create_time`, ...; no team `server_extension`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JoinedEntry {
+    pub id: String,
+    pub name: String,
+    pub create_time: Option<i64>,
+}
+
+/// One page of an account's joined teams.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JoinedPage {
+    pub entries: Vec<JoinedEntry>,
+    /// The token of the next page; `None` when `has_more` is false.
+    pub next_token: Option<String>,
+}
+
+/// Parses a joined-teams page strictly: a page whose completeness cannot be told
+/// (no `team_info_list`, no boolean `has_more`, `has_more` without a `next_token`, an
+/// entry without a team id) is an error naming the field, never an empty page.
+pub fn parse_joined_page(data: &Value) -> Result<JoinedPage, String> {
+    let list = match data.get("team_info_list") {
+        Some(Value::Array(list)) => list,
+        Some(_) => return Err("data.team_info_list is not a list".to_string()),
+        None => return Err("data.team_info_list is missing".to_string()),
+    };
+    let has_more = match data.get("has_more") {
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err("data.has_more is not a boolean".to_string()),
+        None => return Err("data.has_more is missing".to_string()),
+    };
+    let mut entries = Vec::with_capacity(list.len());
+    for (i, item) in list.iter().enumerate() {
+        let Some(id) = team_id(item.get("team_id")) else {
+            return Err(format!(
+                "data.team_info_list[{i}].team_id is not a team id (a number)"
+            ));
+        };
+        entries.push(JoinedEntry {
+            id,
+            name: text(item.get("name")).unwrap_or_default(),
+            create_time: item.get("create_time").and_then(as_i64),
+        });
+    }
+    let next_token = if has_more {
+        match data.get("next_token").and_then(Value::as_str) {
+            Some(token) if !token.is_empty() => Some(token.to_string()),
+            _ => return Err("data.next_token is missing while has_more is true".to_string()),
+        }
+    } else {
+        None
+    };
+    Ok(JoinedPage {
+        entries,
+        next_token,
+    })
+}
+
+/// A batch get answer (`team_info_list`, `invalid_tids`).
+#[derive(Clone, Debug)]
+pub struct BatchAnswer {
+    pub teams: Vec<TeamEntry>,
+    /// Ids the answer lists in `invalid_tids` (missing teams).
+    pub invalid: Vec<String>,
+}
+
+impl BatchAnswer {
+    pub fn team(&self, id: &str) -> Option<&TeamEntry> {
+        self.teams.iter().find(|t| t.group.id == id)
+    }
+
+    pub fn is_invalid(&self, id: &str) -> bool {
+        self.invalid.iter().any(|i| i == id)
+    }
+}
+
+/// Parses a batch get answer strictly. `invalid_tids` is in the Java SDK's
+/// `BatchQueryTeamInfoResponseV2` (`List<Long>`) and the reference notes, not in the Go
+/// SDK's type: an answer without it is accepted (unconfirmed), and then an id in
+/// neither list is the caller's error. `team_info_list` may be absent only next to an
+/// `invalid_tids` list (whether an all-missing answer omits it is unconfirmed). Ids
+/// that are not numbers are an error naming the field.
+pub fn parse_batch(data: &Value) -> Result<BatchAnswer, String> {
+    let invalid = match data.get("invalid_tids") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(list)) => {
+            let mut ids = Vec::with_capacity(list.len());
+            for (i, v) in list.iter().enumerate() {
+                match team_id(Some(v)) {
+                    Some(id) => ids.push(id),
+                    None => {
+                        return Err(format!(
+                            "data.invalid_tids[{i}] is not a team id (a number): {v}"
+                        ))
+                    }
+                }
+            }
+            Some(ids)
+        }
+        Some(_) => return Err("data.invalid_tids is not a list".to_string()),
+    };
+    let teams = match (data.get("team_info_list"), &invalid) {
+        (Some(Value::Array(list)), _) => {
+            let mut teams = Vec::with_capacity(list.len());
+            for (i, item) in list.iter().enumerate() {
+                match parse_team_entry(item) {
+                    Some(team) => teams.push(team),
+                    None => {
+                        return Err(format!(
+                            "data.team_info_list[{i}].team_id is not a team id (a number)"
+                        ))
+                    }
+                }
+            }
+            teams
+        }
+        (None | Some(Value::Null), Some(_)) => Vec::new(),
+        (None | Some(Value::Null), None) => {
+            return Err("data.team_info_list is missing".to_string())
+        }
+        (Some(_), _) => return Err("data.team_info_list is not a list".to_string()),
+    };
+    Ok(BatchAnswer {
+        teams,
+        invalid: invalid.unwrap_or_default(),
+    })
+}
+
 /// One `team_info` object as an observed group; `None` without a usable team id.
 pub fn parse_team(info: &Value) -> Option<ObservedGroup> {
     let id = team_id(info.get("team_id"))?;
@@ -185,6 +335,44 @@ pub fn parse_team(info: &Value) -> Option<ObservedGroup> {
         member_count: as_u32("member_count"),
     })
 }
+
+/// What stamping a marker on a team's `server_extension` takes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StampPlan {
+    /// The marker is there already: nothing to write.
+    AlreadyStamped,
+    /// Write this `server_extension`: the team's own keys and values kept, the marker
+    /// key added (or replaced).
+    Write(String),
+    /// Not a JSON object (nor empty): the app's own data, left alone.
+    Foreign,
+    /// With the marker the text would be this many characters, over the 1024 allowed.
+    TooLong(usize),
+}
+
+/// Plans the stamp of `marker` on a team whose `server_extension` is `raw`.
+pub fn stamp_plan(raw: &str, marker: &str) -> StampPlan {
+    let mut object = if raw.trim().is_empty() {
+        Map::new()
+    } else {
+        match serde_json::from_str::<Value>(raw) {
+            Ok(Value::Object(object)) => object,
+            _ => return StampPlan::Foreign,
+        }
+    };
+    if object.get(MARKER_KEY).and_then(Value::as_str) == Some(marker) {
+        return StampPlan::AlreadyStamped;
+    }
+    object.insert(MARKER_KEY.to_string(), marker.into());
+    let text = Value::Object(object).to_string();
+    match text.chars().count() {
+        n if n > SERVER_EXTENSION_MAX_CHARS => StampPlan::TooLong(n),
+        _ => StampPlan::Write(text),
+    }
+}
+
+/// `server_extension` limit (reference notes §2, create: ≤1024).
+pub const SERVER_EXTENSION_MAX_CHARS: usize = 1024;
 
 /// `failed_list` entries as `account (code msg)`, empty when there are none.
 pub fn failed_list(data: &Value) -> Vec<String> {
@@ -231,7 +419,6 @@ pub fn path_segment(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::validate::MARKER_KEY;
 
     #[test]
     fn team_ids_are_read_from_numbers_and_strings() {

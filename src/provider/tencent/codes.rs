@@ -19,7 +19,8 @@ pub enum DisbandCode {
     Disbanded,
     /// 10010: the group does not exist or was already dismissed.
     AlreadyGone,
-    /// 10015: invalid id or not found; confirm with a read before calling it done.
+    /// 10015: invalid id or not found; a read decides: 10010 there is gone, a second
+    /// 10015 is a wrong id (terminal).
     ConfirmByRead,
     Fail(FailureClass),
 }
@@ -30,6 +31,10 @@ pub const THROTTLE_CODES: [i64; 6] = [60007, 60011, 60018, 60019, 10006, 70050];
 pub const APP_LOCK_CODE: i64 = 70050;
 /// Codes after which the UserSig is regenerated and the call retried once.
 pub const REGENERATE_SIG_CODES: [i64; 2] = [70001, 70052];
+/// The group does not exist or was dismissed: the one code that proves a group gone.
+pub const GROUP_GONE_CODE: i64 = 10010;
+/// "Invalid group ID": ambiguous on its own (see `DisbandCode::ConfirmByRead`).
+pub const INVALID_GROUP_ID_CODE: i64 = 10015;
 /// Group id taken: 10021 by someone else, 10025 with the operator as owner.
 pub const ALREADY_EXISTS_CODES: [i64; 2] = [10021, 10025];
 
@@ -47,7 +52,7 @@ pub fn classify(code: i64) -> CodeOutcome {
     let class = match code {
         0 | 10013 => return CodeOutcome::Ok,
         c if THROTTLE_CODES.contains(&c) => Throttled,
-        10010 | 10015 => NotFound,
+        GROUP_GONE_CODE | INVALID_GROUP_ID_CODE => NotFound,
         c if ALREADY_EXISTS_CODES.contains(&c) => AlreadyExists,
         // Internal errors, timeouts, an expired sig that survived one regeneration,
         // an expired package (slow retry).
@@ -65,8 +70,8 @@ pub fn classify(code: i64) -> CodeOutcome {
 
 pub fn classify_disband(code: i64) -> DisbandCode {
     match code {
-        10010 => DisbandCode::AlreadyGone,
-        10015 => DisbandCode::ConfirmByRead,
+        GROUP_GONE_CODE => DisbandCode::AlreadyGone,
+        INVALID_GROUP_ID_CODE => DisbandCode::ConfirmByRead,
         other => match classify(other) {
             CodeOutcome::Ok => DisbandCode::Disbanded,
             CodeOutcome::Fail(class) => DisbandCode::Fail(class),

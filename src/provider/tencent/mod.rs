@@ -135,8 +135,7 @@ impl TencentClient {
             let sig = self.sigs.get();
             let sent_at = Instant::now();
             let reply = self.send(command, &sig, body).await;
-            let reply =
-                reply.map_err(|info| self.error(operation, FailureClass::Transient, info))?;
+            let reply = reply.map_err(|(class, info)| self.error(operation, class, info))?;
             tracing::debug!(
                 provider = "tencent",
                 operation = %operation,
@@ -164,8 +163,14 @@ impl TencentClient {
         }
     }
 
-    /// One HTTP exchange. `Err` is a transport-level failure (Transient).
-    async fn send(&self, command: &str, sig: &Secret, body: &Value) -> Result<Reply, CallInfo> {
+    /// One HTTP exchange. `Err` is a failure below the envelope: Transient, or Terminal
+    /// for an HTTP 404 / 405.
+    async fn send(
+        &self,
+        command: &str,
+        sig: &Secret,
+        body: &Value,
+    ) -> Result<Reply, (FailureClass, CallInfo)> {
         let url = format!("{}/v4/group_open_http_svc/{command}", self.base_url);
         let sdk_app_id = self.config.sdk_app_id.to_string();
         let random = rand::random::<u32>().to_string();
@@ -183,20 +188,21 @@ impl TencentClient {
         let secrets = [self.config.secret_key.expose(), sig.expose()];
         let reply = match http::send_json(request).await {
             Ok(reply) => reply,
-            Err(message) => {
+            Err(failure) => {
                 tracing::debug!(
                     provider = "tencent",
                     api = command,
                     "provider call failed in transport"
                 );
-                return Err(CallInfo {
+                let info = CallInfo {
                     code: NO_CODE,
-                    message: scrub(&message, &secrets),
+                    message: scrub(&failure.message, &secrets),
                     request_id: None,
-                });
+                };
+                return Err((failure.class, info));
             }
         };
-        parse_envelope(reply, &secrets)
+        parse_envelope(reply, &secrets).map_err(|info| (FailureClass::Transient, info))
     }
 }
 

@@ -5,15 +5,15 @@ use std::collections::BTreeSet;
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
-use super::codes::{classify, classify_disband, CodeOutcome, DisbandCode};
+use super::codes::{classify, classify_disband, CodeOutcome, DisbandCode, GROUP_GONE_CODE};
 use super::{wire, Reply, TencentClient};
 use crate::provider::validate::{
     validate_attributes, validate_changes, validate_tencent_group_id, validate_type_for,
 };
 use crate::provider::{
-    AttributeChanges, CallInfo, CreateOutcome, CreateRequest, DisbandOutcome, FailureClass,
-    GroupKey, GroupProvider, GroupType, Lookup, ObservedGroup, Operation, ProviderKind,
-    ProviderResult,
+    AppIdentity, AttributeChanges, CallInfo, CreateOutcome, CreateRequest, DisbandOutcome,
+    FailureClass, GroupKey, GroupProvider, GroupType, IdAssignment, Lookup, MarkerQuery,
+    ObservedGroup, Operation, ProviderKind, ProviderResult,
 };
 
 /// Ids per get_group_info call.
@@ -123,6 +123,47 @@ impl TencentClient {
         })
     }
 
+    /// A destroy answered 10015 ("invalid group ID"). Only a read answering 10010 proves
+    /// the group gone; a second 10015 means the id itself is wrong for this app, which
+    /// no retry fixes; a group that reads back was not disbanded.
+    async fn confirm_invalid_id(
+        &self,
+        key: &GroupKey,
+        destroy: CallInfo,
+    ) -> ProviderResult<DisbandOutcome> {
+        let op = Operation::Disband;
+        let mut read = self.read_batch(op, std::slice::from_ref(key)).await?;
+        let message = match read.pop() {
+            Some((_, Lookup::NotFound(info))) if info.code == GROUP_GONE_CODE => {
+                let info = CallInfo {
+                    message: format!(
+                        "{} (confirmed: get_group_info answers {} for group {})",
+                        destroy.message, info.code, key.id
+                    ),
+                    ..destroy
+                };
+                return Ok(DisbandOutcome::AlreadyGone(info));
+            }
+            Some((_, Lookup::NotFound(info))) => format!(
+                "group id {:?} is invalid for Tencent: destroy_group answered {} and \
+                 get_group_info answered {} ({}); nothing was disbanded. Correct the group id, \
+                 or set spec.deletionPolicy: Orphan to release the object without a provider call",
+                key.id, destroy.code, info.code, info.message
+            ),
+            Some((_, Lookup::Found(_))) => format!(
+                "destroy_group answered {} ({}) for group {:?}, yet get_group_info still finds it; \
+                 nothing was disbanded",
+                destroy.code, destroy.message, key.id
+            ),
+            None => format!(
+                "destroy_group answered {} for group {:?} and the confirming read returned no entry",
+                destroy.code, key.id
+            ),
+        };
+        let info = CallInfo { message, ..destroy };
+        Err(self.error(op, FailureClass::Terminal, info))
+    }
+
     /// Adds `account` to the group silently so it can become the owner.
     async fn ensure_member(&self, key: &GroupKey, account: &str) -> ProviderResult<()> {
         let op = Operation::TransferOwner;
@@ -162,6 +203,14 @@ impl TencentClient {
 
 #[async_trait]
 impl GroupProvider for TencentClient {
+    fn id_assignment(&self) -> IdAssignment {
+        IdAssignment::CallerChosen
+    }
+
+    fn app(&self) -> AppIdentity {
+        self.config.app()
+    }
+
     fn kind(&self) -> ProviderKind {
         ProviderKind::Tencent
     }
@@ -231,13 +280,8 @@ impl GroupProvider for TencentClient {
         Ok(out)
     }
 
-    async fn find_by_marker(
-        &self,
-        _group_type: GroupType,
-        _owner: &str,
-        _marker: &str,
-    ) -> ProviderResult<Option<ObservedGroup>> {
-        Ok(None)
+    async fn find_by_marker(&self, _query: &MarkerQuery) -> ProviderResult<Vec<ObservedGroup>> {
+        Ok(Vec::new())
     }
 
     async fn update_group(
@@ -296,19 +340,7 @@ impl GroupProvider for TencentClient {
         match classify_disband(reply.code) {
             DisbandCode::Disbanded => Ok(DisbandOutcome::Disbanded(reply.info)),
             DisbandCode::AlreadyGone => Ok(DisbandOutcome::AlreadyGone(reply.info)),
-            DisbandCode::ConfirmByRead => match self.read_one(op, &key.id, key.group_type).await? {
-                None => Ok(DisbandOutcome::AlreadyGone(reply.info)),
-                Some(_) => {
-                    let info = CallInfo {
-                        message: format!(
-                            "{} (yet a read finds the group {})",
-                            reply.info.message, key.id
-                        ),
-                        ..reply.info
-                    };
-                    Err(self.error(op, FailureClass::Terminal, info))
-                }
-            },
+            DisbandCode::ConfirmByRead => self.confirm_invalid_id(key, reply.info).await,
             DisbandCode::Fail(class) => Err(self.error(op, class, reply.info)),
         }
     }
