@@ -22,6 +22,40 @@ pub enum Error {
     #[error("refusing to manage group {group_id}: {message}")]
     NotOwned { group_id: String, message: String },
 
+    /// The ChatProvider now resolves to another app than the one the group lives in:
+    /// no call is made for this object until it points back (or the object is orphaned).
+    #[error("the ChatProvider now points at {current}, but group {group_id} lives in {recorded}; no call is made for this object until the ChatProvider points back at {recorded} (or set spec.deletionPolicy: Orphan and delete the object to let go of the group)")]
+    ProviderChanged {
+        group_id: String,
+        recorded: String,
+        current: String,
+    },
+
+    /// A ChatGroupClaim that this operator did not write stands in the way.
+    #[error("ChatGroupClaim {claim} cannot be used: {message}")]
+    ForeignClaim { claim: String, message: String },
+
+    /// A claim could not be settled this time (it kept changing).
+    #[error("ChatGroupClaim {claim}: {message}")]
+    Claim { claim: String, message: String },
+
+    /// A create whose answer was lost may still take effect: the object waits before
+    /// searching again (and before re-creating or releasing anything).
+    #[error("waiting {retry_in:?} for a create sent at {since} that may still take effect ({searches} complete searches found nothing so far)")]
+    CreatePending {
+        since: String,
+        searches: u32,
+        retry_in: std::time::Duration,
+    },
+
+    /// A reconcile took more steps than allowed without reaching a decision.
+    #[error("no final decision after {steps} steps; retrying")]
+    Undecided { steps: usize },
+
+    /// A step ran without what it needs; a bug, retried.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+
     /// The blast-radius guard holds this disband: too many in the last hour.
     #[error("disband of group {group_id} held: more than {per_hour} disbands in the last hour (--max-disbands-per-hour); retrying in {retry_in:?}")]
     DisbandBudgetExhausted {
@@ -80,10 +114,17 @@ impl Error {
             Error::CredentialsUnavailable { .. } => "CredentialsUnavailable",
             Error::InvalidSpec { .. } => "InvalidSpec",
             Error::NotOwned { .. } => "GroupNotOwned",
+            Error::ProviderChanged { .. } => "ProviderChanged",
+            Error::ForeignClaim { .. } => "ForeignClaim",
+            Error::Claim { .. } => "ClaimConflict",
+            Error::CreatePending { .. } => "CreatePending",
             Error::DisbandBudgetExhausted { .. } => "DisbandBudgetExhausted",
             Error::Provider(e) => e.class.reason(),
             Error::Kube { .. } => "KubernetesError",
-            Error::Endpoint { .. } | Error::Leadership(_) => "OperatorError",
+            Error::Endpoint { .. }
+            | Error::Leadership(_)
+            | Error::Undecided { .. }
+            | Error::Internal(_) => "OperatorError",
             Error::Finalizer(inner) => match inner.as_ref() {
                 kube::runtime::finalizer::Error::ApplyFailed(e)
                 | kube::runtime::finalizer::Error::CleanupFailed(e) => e.reason(),
@@ -95,7 +136,10 @@ impl Error {
     /// Terminal errors wait for a spec change (or a long interval); the rest back off.
     pub fn is_terminal(&self) -> bool {
         match self {
-            Error::InvalidSpec { .. } | Error::NotOwned { .. } => true,
+            Error::InvalidSpec { .. }
+            | Error::NotOwned { .. }
+            | Error::ProviderChanged { .. }
+            | Error::ForeignClaim { .. } => true,
             Error::Provider(e) => matches!(
                 e.class,
                 FailureClass::Terminal | FailureClass::AlreadyExists
@@ -112,7 +156,8 @@ impl Error {
     /// When the error itself says how long to wait (the disband guard).
     pub fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
-            Error::DisbandBudgetExhausted { retry_in, .. } => Some(*retry_in),
+            Error::DisbandBudgetExhausted { retry_in, .. }
+            | Error::CreatePending { retry_in, .. } => Some(*retry_in),
             Error::Finalizer(inner) => match inner.as_ref() {
                 kube::runtime::finalizer::Error::ApplyFailed(e)
                 | kube::runtime::finalizer::Error::CleanupFailed(e) => e.retry_after(),

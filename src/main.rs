@@ -67,6 +67,10 @@ struct RunArgs {
     /// (finalizers kept, reported in conditions and Events). 0 means unlimited.
     #[arg(long, env = "CHATGROUP_MAX_DISBANDS_PER_HOUR", default_value_t = 0)]
     max_disbands_per_hour: u32,
+    /// How late a create may still take effect after it was sent (lost-create recovery
+    /// waits this long before re-creating or giving up).
+    #[arg(long, env = "CHATGROUP_LATE_CREATE_BOUND", default_value = "2m", value_parser = humantime::parse_duration)]
+    late_create_bound: Duration,
     /// Name this replica reports in Events and holds the lease under (the pod name).
     #[arg(long, env = "HOSTNAME", default_value = "chatgroup-operator")]
     instance: String,
@@ -116,6 +120,7 @@ async fn main() -> anyhow::Result<()> {
                 instance: args.instance,
                 metrics_addr: Some(args.metrics_addr),
                 max_disbands_per_hour: std::num::NonZeroU32::new(args.max_disbands_per_hour),
+                late_create_bound: args.late_create_bound,
                 leader_election: args.leader_elect.then_some(LeaderElection {
                     lease_name: args.lease_name,
                     lease_namespace: args.lease_namespace,

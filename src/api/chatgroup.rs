@@ -216,6 +216,43 @@ pub enum GroupOrigin {
     Adopted,
 }
 
+/// The provider app a group lives in. Holds no secret.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordedApp {
+    /// tencent or netease.
+    pub provider: String,
+    /// Tencent SDKAppID or NetEase AppKey.
+    pub app_id: String,
+    /// The endpoint host the app was reached at (informational).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub host: String,
+}
+
+/// A create call whose answer has not been recorded yet.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingCreate {
+    /// The name the group was created with.
+    pub name: String,
+    /// The owner the group was created with (NetEase teams are found through it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The caller-chosen id the group was created under (Tencent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    /// Complete searches that found no group from this create (NetEase).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub empty_searches: u32,
+    /// When the last of those searches completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_empty_search: Option<Time>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 /// The last error the provider returned.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
 #[serde(rename_all = "camelCase")]
@@ -245,6 +282,14 @@ pub struct ChatGroupStatus {
     /// whose outcome was lost is looked up instead of repeated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_pending_since: Option<Time>,
+    /// What a pending create was made with, so a create whose answer was lost is
+    /// searched for with the same name, owner and id even if the spec changed since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_create: Option<PendingCreate>,
+    /// The provider app the group lives in, recorded at create or adopt. When the
+    /// ChatProvider later resolves to another app, nothing is called for this group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<RecordedApp>,
     /// The metadata.generation the conditions describe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,

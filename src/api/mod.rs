@@ -1,11 +1,13 @@
-//! The custom resources: `ChatGroup` and `ChatProvider` (group `im.chatgroup.dev`).
+//! The custom resources: `ChatGroup`, `ChatProvider` and `ChatGroupClaim` (group `im.chatgroup.dev`).
 
 pub mod chatgroup;
 pub mod chatprovider;
+pub mod claim;
 pub mod conditions;
 
 pub use chatgroup::*;
 pub use chatprovider::*;
+pub use claim::*;
 
 use kube::CustomResourceExt;
 
@@ -14,7 +16,7 @@ pub const GROUP: &str = "im.chatgroup.dev";
 
 /// The CRDs as multi-document YAML, exactly as checked into `crds/`.
 pub fn crds_yaml() -> String {
-    [ChatProvider::crd(), ChatGroup::crd()]
+    [ChatProvider::crd(), ChatGroup::crd(), ChatGroupClaim::crd()]
         .iter()
         .map(|crd| serde_norway::to_string(crd).expect("a CRD always serializes"))
         .collect::<Vec<_>>()

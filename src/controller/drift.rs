@@ -58,7 +58,20 @@ pub async fn resync_once(ctx: &Context, requeue: &UnboundedSender<ObjectRef<Chat
         let Ok(provider) = ctx.providers.resolve(&namespace, &provider_name).await else {
             continue;
         };
-        let group_type = members[0].0.spec.group_type.into();
+        // A group recorded in another app than the ChatProvider's now is not read at
+        // all: its reconcile reports ProviderChanged.
+        let app = provider.app();
+        let members: Vec<_> = members
+            .into_iter()
+            .filter(|(g, _)| {
+                let recorded = g.status.as_ref().and_then(|s| s.app.as_ref());
+                recorded.is_none_or(|r| super::ownership::same_app(r, &app))
+            })
+            .collect();
+        let Some((first, _)) = members.first() else {
+            continue;
+        };
+        let group_type = first.spec.group_type.into();
         for chunk in members.chunks(provider.max_batch(group_type).max(1)) {
             let keys: Vec<GroupKey> = chunk
                 .iter()

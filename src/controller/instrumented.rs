@@ -6,8 +6,9 @@ use async_trait::async_trait;
 
 use crate::metrics::Metrics;
 use crate::provider::{
-    AttributeChanges, CallInfo, CreateOutcome, CreateRequest, DisbandOutcome, GroupKey,
-    GroupProvider, GroupType, Lookup, ObservedGroup, ProviderKind, ProviderResult,
+    AppIdentity, AttributeChanges, CallInfo, CreateOutcome, CreateRequest, DisbandOutcome,
+    GroupKey, GroupProvider, GroupType, IdAssignment, Lookup, MarkerQuery, ObservedGroup,
+    ProviderKind, ProviderResult, Stamp,
 };
 
 #[derive(Debug)]
@@ -42,6 +43,18 @@ impl GroupProvider for Instrumented {
         self.inner.kind()
     }
 
+    fn id_assignment(&self) -> IdAssignment {
+        self.inner.id_assignment()
+    }
+
+    fn app(&self) -> AppIdentity {
+        self.inner.app()
+    }
+
+    fn carries_marker(&self) -> bool {
+        self.inner.carries_marker()
+    }
+
     fn max_batch(&self, group_type: GroupType) -> usize {
         self.inner.max_batch(group_type)
     }
@@ -61,18 +74,13 @@ impl GroupProvider for Instrumented {
         result
     }
 
-    async fn find_by_marker(
-        &self,
-        group_type: GroupType,
-        owner: &str,
-        marker: &str,
-    ) -> ProviderResult<Option<ObservedGroup>> {
-        let result = self.inner.find_by_marker(group_type, owner, marker).await;
+    async fn find_by_marker(&self, query: &MarkerQuery) -> ProviderResult<Vec<ObservedGroup>> {
+        let result = self.inner.find_by_marker(query).await;
         self.count("find_by_marker", &result, |found| {
-            if found.is_some() {
-                "Found"
-            } else {
+            if found.is_empty() {
                 "NotFound"
+            } else {
+                "Found"
             }
         });
         result
@@ -99,6 +107,16 @@ impl GroupProvider for Instrumented {
         self.count("disband", &result, |o| match o {
             DisbandOutcome::Disbanded(_) => "Disbanded",
             DisbandOutcome::AlreadyGone(_) => "AlreadyGone",
+        });
+        result
+    }
+
+    async fn stamp(&self, key: &GroupKey, marker: &str) -> ProviderResult<Stamp> {
+        let result = self.inner.stamp(key, marker).await;
+        self.count("stamp", &result, |o| match o {
+            Stamp::Written => "Written",
+            Stamp::Unsupported => "Unsupported",
+            Stamp::Foreign => "Foreign",
         });
         result
     }

@@ -1,11 +1,13 @@
 //! The ChatGroup and ChatProvider controllers: wiring, per-object backoff, events.
 
 pub mod act;
+pub mod claims;
 pub mod credentials;
 pub mod drift;
 pub mod guard;
 pub mod instrumented;
 pub mod leader;
+pub mod ownership;
 pub mod plan;
 pub mod provider_status;
 pub mod resolve;
@@ -64,6 +66,10 @@ pub struct Settings {
     pub leader_election: Option<LeaderElection>,
     /// At most this many disbands per hour across the operator; unlimited when `None`.
     pub max_disbands_per_hour: Option<std::num::NonZeroU32>,
+    /// How late a create may still take effect on the provider after it was sent. A
+    /// create whose answer was lost is re-created (or, on delete, given up) only after
+    /// searches past this bound found nothing.
+    pub late_create_bound: Duration,
 }
 
 /// Leader election through a coordination.k8s.io/v1 Lease.
@@ -88,6 +94,7 @@ impl Default for Settings {
             metrics_addr: None,
             leader_election: None,
             max_disbands_per_hour: None,
+            late_create_bound: Duration::from_secs(120),
         }
     }
 }
@@ -99,6 +106,8 @@ pub struct Context {
     pub providers: Providers,
     pub settings: Settings,
     pub metrics: Arc<Metrics>,
+    /// Claims won recently by this replica.
+    pub claims: claims::ClaimCache,
     recorder: Recorder,
     groups: Store<ChatGroup>,
     backoffs: Mutex<HashMap<String, ExponentialBackoff>>,
@@ -178,22 +187,33 @@ fn groups_using(
         .collect()
 }
 
-async fn reconcile(group: Arc<ChatGroup>, ctx: Arc<Context>) -> Result<Action> {
-    let namespace = group.namespace().unwrap_or_default();
+async fn reconcile(cached: Arc<ChatGroup>, ctx: Arc<Context>) -> Result<Action> {
+    let namespace = cached.namespace().unwrap_or_default();
     let api: Api<ChatGroup> = Api::namespaced(ctx.client.clone(), &namespace);
-    let span = tracing::info_span!("reconcile", namespace = %namespace, name = %group.name_any());
+    let span = tracing::info_span!("reconcile", namespace = %namespace, name = %cached.name_any());
     let started = std::time::Instant::now();
-    let result = finalizer(&api, FINALIZER, group.clone(), |event| async {
-        match event {
-            FinalizerEvent::Apply(g) => act::GroupReconcile::new(g, &ctx).apply().await,
-            FinalizerEvent::Cleanup(g) => act::GroupReconcile::new(g, &ctx).cleanup().await,
-        }
-    })
+    let result = async {
+        // Decisions are taken on the object as the API server has it now, never on
+        // the watch cache, which may be behind.
+        let name = cached.name_any();
+        let fresh = api
+            .get_opt(&name)
+            .await
+            .map_err(|e| Error::kube(format!("read ChatGroup {namespace}/{name}"), e))?;
+        let Some(group) = fresh else {
+            return Ok(Action::await_change());
+        };
+        finalizer(&api, FINALIZER, Arc::new(group), |event| async {
+            let (FinalizerEvent::Apply(g) | FinalizerEvent::Cleanup(g)) = event;
+            act::GroupReconcile::new(g, &ctx).run().await
+        })
+        .await
+        .map_err(|e| Error::Finalizer(Box::new(e)))
+    }
     .instrument(span)
-    .await
-    .map_err(|e| Error::Finalizer(Box::new(e)));
+    .await;
     if result.is_ok() {
-        ctx.reset_backoff(&group);
+        ctx.reset_backoff(&cached);
     }
     ctx.metrics
         .reconciled(result.as_ref().err().map(Error::reason), started.elapsed());
@@ -342,6 +362,7 @@ fn run_controllers(
             client: client.clone(),
             providers,
             recorder: Recorder::new(client.clone(), reporter),
+            claims: claims::ClaimCache::default(),
             disband_guard: guard::DisbandGuard::new(settings.max_disbands_per_hour),
             groups: group_store.clone(),
             backoffs: Mutex::default(),

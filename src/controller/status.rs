@@ -1,5 +1,5 @@
 //! What the controller reports on a ChatGroup: conditions from a reconcile's outcome,
-//! written with server-side apply under one field manager.
+//! written as merge patches under a resourceVersion precondition.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, Patch, PatchParams};
@@ -99,23 +99,73 @@ pub fn apply_report(
     };
 }
 
-/// Writes the whole status with server-side apply. The complete status is always
-/// sent: fields left out are given up by our field manager.
-pub async fn write(
-    api: &Api<ChatGroup>,
-    group: &ChatGroup,
-    status: &ChatGroupStatus,
-) -> Result<()> {
-    let patch = json!({
-        "apiVersion": "im.chatgroup.dev/v1alpha1",
-        "kind": "ChatGroup",
-        "status": status,
-    });
-    let params = PatchParams::apply(FIELD_MANAGER).force();
-    api.patch_status(&group.name_any(), &params, &Patch::Apply(&patch))
-        .await
-        .map_err(|e| Error::kube(format!("write status of ChatGroup {}", group.name_any()), e))?;
-    Ok(())
+/// The JSON merge patch that turns `written` into `status`: only the top-level status
+/// fields that differ, and `null` only for a field `written` had and `status` cleared.
+/// Fields another writer added since are left alone.
+pub fn status_patch(written: &ChatGroupStatus, status: &ChatGroupStatus) -> serde_json::Value {
+    let as_map = |s: &ChatGroupStatus| match serde_json::to_value(s) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let (old, new) = (as_map(written), as_map(status));
+    let mut patch = serde_json::Map::new();
+    for (field, value) in &new {
+        if old.get(field) != Some(value) {
+            patch.insert(field.clone(), value.clone());
+        }
+    }
+    for field in old.keys().filter(|f| !new.contains_key(*f)) {
+        patch.insert(field.clone(), serde_json::Value::Null);
+    }
+    serde_json::Value::Object(patch)
+}
+
+/// Writes status changes of one ChatGroup as JSON merge patches, each under the
+/// resourceVersion the last read or write returned: a write based on an outdated copy
+/// fails with a conflict instead of overwriting what it did not know about.
+pub struct StatusWriter {
+    api: Api<ChatGroup>,
+    name: String,
+    resource_version: Option<String>,
+    written: ChatGroupStatus,
+}
+
+impl StatusWriter {
+    /// `group` is the object as just read from the API server.
+    pub fn new(api: Api<ChatGroup>, group: &ChatGroup) -> StatusWriter {
+        StatusWriter {
+            api,
+            name: group.name_any(),
+            resource_version: group.resource_version(),
+            written: group.status.clone().unwrap_or_default(),
+        }
+    }
+
+    /// The status as last written (or read).
+    pub fn written(&self) -> &ChatGroupStatus {
+        &self.written
+    }
+
+    /// Writes what differs from the last written status; nothing when nothing does.
+    pub async fn write(&mut self, status: &ChatGroupStatus) -> Result<()> {
+        let changes = status_patch(&self.written, status);
+        if changes.as_object().is_some_and(|m| m.is_empty()) {
+            return Ok(());
+        }
+        let patch = json!({
+            "metadata": {"resourceVersion": self.resource_version},
+            "status": changes,
+        });
+        let params = PatchParams::default();
+        let updated = self
+            .api
+            .patch_status(&self.name, &params, &Patch::Merge(&patch))
+            .await
+            .map_err(|e| Error::kube(format!("write status of ChatGroup {}", self.name), e))?;
+        self.resource_version = updated.resource_version();
+        self.written = status.clone();
+        Ok(())
+    }
 }
 
 /// Now, as a Kubernetes time.
@@ -126,7 +176,47 @@ pub fn now() -> Time {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::RecordedApp;
     use crate::provider::{CallInfo, FailureClass, Operation, ProviderError, ProviderKind};
+
+    #[test]
+    fn status_patches_carry_only_what_this_reconcile_changed() {
+        let recorded = ChatGroupStatus {
+            group_id: Some("g-1".into()),
+            ..ChatGroupStatus::default()
+        };
+        let app = RecordedApp {
+            provider: "tencent".into(),
+            app_id: "1400000000".into(),
+            host: "127.0.0.1:1".into(),
+        };
+        let with_app = ChatGroupStatus {
+            app: Some(app.clone()),
+            ..recorded.clone()
+        };
+        let pending = ChatGroupStatus {
+            create_pending_since: Some(now()),
+            ..ChatGroupStatus::default()
+        };
+        let cases: [(&str, &ChatGroupStatus, &ChatGroupStatus, serde_json::Value); 3] = [
+            ("unchanged", &recorded, &recorded, json!({})),
+            (
+                "an added field alone; the id it did not touch is not sent",
+                &recorded,
+                &with_app,
+                json!({"app": serde_json::to_value(&app).unwrap()}),
+            ),
+            (
+                "a field this reconcile cleared is nulled",
+                &pending,
+                &ChatGroupStatus::default(),
+                json!({"createPendingSince": null}),
+            ),
+        ];
+        for (case, written, status, expected) in cases {
+            assert_eq!(status_patch(written, status), expected, "{case}");
+        }
+    }
 
     fn provider_error(class: FailureClass, code: i64) -> Error {
         Error::Provider(ProviderError {

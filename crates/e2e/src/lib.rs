@@ -10,7 +10,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context as _};
-use chatgroup_operator::api::{ChatGroup, ChatProvider};
+use chatgroup_operator::api::{ChatGroup, ChatGroupClaim, ChatProvider};
 use chatgroup_operator::controller::{self, Settings};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -50,6 +50,7 @@ pub fn test_settings() -> Settings {
         max_backoff: Duration::from_secs(2),
         terminal_retry: Duration::from_secs(3600),
         resync_interval: Duration::from_secs(3600),
+        late_create_bound: Duration::from_secs(2),
         ..Settings::default()
     }
 }
@@ -94,7 +95,7 @@ impl Env {
 
     async fn install_crds(&self) -> anyhow::Result<()> {
         let crds: Api<CustomResourceDefinition> = Api::all(self.client.clone());
-        for crd in [ChatProvider::crd(), ChatGroup::crd()] {
+        for crd in [ChatProvider::crd(), ChatGroup::crd(), ChatGroupClaim::crd()] {
             crds.create(&PostParams::default(), &crd)
                 .await
                 .context("create CRD")?;
@@ -196,7 +197,18 @@ impl Env {
         Api::namespaced(self.client.clone(), NAMESPACE)
     }
 
-    /// Creates or replaces an object from YAML in the test namespace (server-side apply).
+    /// Creates a namespace.
+    pub async fn create_namespace(&self, name: &str) -> anyhow::Result<()> {
+        let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        let namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": name}}))?;
+        namespaces
+            .create(&PostParams::default(), &namespace)
+            .await?;
+        Ok(())
+    }
+
+    /// Creates or replaces an object from YAML in its namespace (the test namespace
+    /// when it names none), with server-side apply.
     pub async fn apply_yaml<K>(&self, yaml: &str) -> anyhow::Result<K>
     where
         K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
@@ -210,7 +222,11 @@ impl Env {
             .as_str()
             .ok_or_else(|| anyhow!("metadata.name missing"))?
             .to_string();
-        let api: Api<K> = Api::namespaced(self.client.clone(), NAMESPACE);
+        let namespace = value["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or(NAMESPACE)
+            .to_string();
+        let api: Api<K> = Api::namespaced(self.client.clone(), &namespace);
         let applied = api
             .patch(
                 &name,
@@ -379,6 +395,11 @@ impl Env {
         }
     }
 
+    /// Every call the simulator of `side` received, whatever its outcome.
+    pub fn call_count(&self, side: Side) -> usize {
+        self.calls(side).len()
+    }
+
     /// How many `op` calls the simulator executed (not rejected by a fault or limit).
     pub fn executed(&self, side: Side, op: Op) -> usize {
         let apis = side.apis(op);
@@ -415,6 +436,14 @@ impl Env {
 
     pub fn sim_group(&self, side: Side, id: &str) -> Option<provider_sim::SimGroup> {
         self.sim_groups(side).into_iter().find(|g| g.id == id)
+    }
+
+    /// Seeds a group on the simulator of `side`.
+    pub fn insert(&self, side: Side, group: provider_sim::SimGroup) {
+        match side {
+            Side::Tencent => self.tencent.insert_group(group),
+            Side::Netease => self.netease.insert_group(group),
+        }
     }
 
     pub fn inject(&self, side: Side, fault: provider_sim::Fault) {

@@ -19,7 +19,7 @@ use kube_sim::RequestRecord;
 use serde_json::json;
 
 pub use rbac::{check_request_log, check_requests, rendered_rules, RbacReport};
-use rbac::{lease_rules, operator_rules, rule_set};
+use rbac::{claim_rules, lease_rules, operator_rules, rule_set};
 use support::{
     chart_dir, container_env, copy_dir, crds_in, create_namespace, helm, helm_install, install,
     start_sim, workspace, TempDir, FULLNAME, RELEASE_NS,
@@ -114,13 +114,25 @@ async fn watching_all_namespaces_grants_exactly_the_operator_rules_cluster_wide(
         .list(&lp)
         .await
         .expect("list");
-    assert_eq!(roles.items.len(), 1);
-    assert_eq!(rule_set(&roles.items[0].rules), operator_rules());
+    let by_name = |name: String| {
+        let role = roles
+            .items
+            .iter()
+            .find(|r| r.metadata.name == Some(name.clone()));
+        rule_set(&role.unwrap_or_else(|| panic!("ClusterRole {name}")).rules)
+    };
+    assert_eq!(roles.items.len(), 2);
+    assert_eq!(by_name(FULLNAME.to_string()), operator_rules());
+    assert_eq!(by_name(format!("{FULLNAME}-claims")), claim_rules());
     let bindings = Api::<ClusterRoleBinding>::all(env.client.clone())
         .list(&lp)
         .await
         .expect("list");
-    let binding = &bindings.items[0];
+    let binding = bindings
+        .items
+        .iter()
+        .find(|b| b.metadata.name.as_deref() == Some(FULLNAME))
+        .expect("operator binding");
     assert_eq!(binding.role_ref.name, FULLNAME);
     let subjects = binding.subjects.clone().unwrap_or_default();
     assert_eq!(
@@ -153,24 +165,29 @@ async fn watching_all_namespaces_grants_exactly_the_operator_rules_cluster_wide(
 }
 
 #[tokio::test]
-async fn watching_one_namespace_grants_a_role_there_and_nothing_cluster_wide() {
+async fn watching_one_namespace_grants_a_role_there_and_only_claims_cluster_wide() {
     let (_sim, client, dir) = start_sim().await;
     create_namespace(&client, "chat").await;
     let values = json!({"watchNamespace": "chat", "leaderElection": {"enabled": false}});
     helm_install(&dir, values).await.expect("install");
     let lp = ListParams::default();
-    assert!(Api::<ClusterRole>::all(client.clone())
+    let cluster_roles = Api::<ClusterRole>::all(client.clone())
         .list(&lp)
         .await
         .expect("list")
-        .items
-        .is_empty());
-    assert!(Api::<ClusterRoleBinding>::all(client.clone())
+        .items;
+    assert_eq!(cluster_roles.len(), 1, "only the claims are cluster-wide");
+    assert_eq!(rule_set(&cluster_roles[0].rules), claim_rules());
+    let cluster_bindings = Api::<ClusterRoleBinding>::all(client.clone())
         .list(&lp)
         .await
         .expect("list")
-        .items
-        .is_empty());
+        .items;
+    assert_eq!(cluster_bindings.len(), 1);
+    assert_eq!(
+        cluster_bindings[0].role_ref.name,
+        format!("{FULLNAME}-claims")
+    );
     let roles = Api::<Role>::all(client.clone())
         .list(&lp)
         .await
@@ -465,6 +482,8 @@ async fn the_operators_requests_in_an_end_to_end_run_are_exactly_what_the_chart_
         env.delete_group(&name).await.expect("delete");
         env.wait_gone(&name, wait).await.expect("gone");
     }
+    // A claim left by a ChatGroup that no longer exists is taken over.
+    take_over_a_stale_claim(&env, wait).await;
     let log: Vec<RequestRecord> = env
         .kube
         .requests()
@@ -477,4 +496,45 @@ async fn the_operators_requests_in_an_end_to_end_run_are_exactly_what_the_chart_
     );
     let report = check_request_log(&log, &rules);
     assert!(report.is_exact(), "{report:#?}");
+}
+
+/// Leaves a claim whose holder is gone on a Tencent id, then manages that id.
+async fn take_over_a_stale_claim(env: &e2e::Env, wait: std::time::Duration) {
+    use chatgroup_operator::api::{ChatGroupClaim, ChatGroupClaimSpec, ClaimHolder};
+    use e2e::{fixtures, ready_with, Side};
+
+    let id = "rbac-stale-claim";
+    let app_id = provider_sim::TencentSimConfig::default()
+        .sdk_app_id
+        .to_string();
+    let spec = ChatGroupClaimSpec {
+        provider: "tencent".into(),
+        app_id: app_id.clone(),
+        group_id: id.into(),
+        holder: ClaimHolder {
+            namespace: e2e::NAMESPACE.into(),
+            name: "deleted-long-ago".into(),
+            uid: "0f0f0f0f-0000-4000-8000-000000000000".into(),
+        },
+    };
+    let claim_name = ChatGroupClaimSpec::object_name("tencent", &app_id, id);
+    Api::<ChatGroupClaim>::all(env.client.clone())
+        .create(
+            &PostParams::default(),
+            &ChatGroupClaim::new(&claim_name, spec),
+        )
+        .await
+        .expect("stale claim");
+    let manifest = fixtures::group(
+        "rbac-stale",
+        Side::Tencent.provider(),
+        Side::Tencent.group_type(),
+        &format!("name: Stale\ngroupId: {id}\n"),
+    );
+    env.apply_group(&manifest).await.expect("apply");
+    env.wait_group("rbac-stale", wait, |g| ready_with(g, "Available"))
+        .await
+        .expect("ready on the claimed id");
+    env.delete_group("rbac-stale").await.expect("delete");
+    env.wait_gone("rbac-stale", wait).await.expect("gone");
 }

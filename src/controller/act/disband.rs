@@ -1,122 +1,121 @@
-//! Disbanding: on `state: disbanded` and on delete. Only the group this object owns is
-//! disbanded, and a delete is released only after the provider confirmed it.
+//! Ending: disbanding this object's group, releasing an object that owns none, and
+//! orphaning. Only a group this object owns is ever disbanded, and a deleted object is
+//! released only after the provider confirmed the disband (or proved the group gone).
 
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 
-use super::GroupReconcile;
-use crate::api::{DeletionPolicy, GroupOrigin};
-use crate::controller::plan;
-use crate::controller::status;
-use crate::provider::{DisbandOutcome, GroupKey, GroupProvider, Lookup, ProviderKind};
+use super::{Flow, GroupReconcile};
+use crate::controller::ownership::Release;
+use crate::controller::status::{self, Report};
+use crate::provider::DisbandOutcome;
 use crate::{Error, Result};
 
 impl GroupReconcile<'_> {
-    /// Releases the object: disbands the group unless the policy is Orphan. Never
-    /// returns Ok before the provider confirmed the disband (or that it was gone).
-    pub async fn cleanup(mut self) -> Result<Action> {
-        if self.group.spec.deletion_policy == DeletionPolicy::Orphan {
-            let note = match &self.status.group_id {
-                Some(id) => {
-                    format!("released without disbanding group {id} (deletionPolicy: Orphan)")
-                }
-                None => "released (deletionPolicy: Orphan)".to_string(),
-            };
-            self.event(EventType::Normal, "Orphaned", "Delete", note)
-                .await;
-            return Ok(Action::await_change());
-        }
-        if self.status.disbanded_at.is_some() {
-            return Ok(Action::await_change());
-        }
-        let result = async {
-            let provider = self
-                .ctx
-                .providers
-                .resolve_for_cleanup(&self.namespace(), &self.group.spec.provider_ref.name)
-                .await?;
-            self.disband(provider.as_ref()).await
-        }
-        .await;
-        match result {
-            Ok(_) => Ok(Action::await_change()),
-            Err(error) => {
-                self.report_failure(&error).await;
-                Err(error)
-            }
-        }
-    }
-
-    /// Disbands this object's group, if it has one. Returns the Ready reason.
-    pub(super) async fn disband(&mut self, provider: &dyn GroupProvider) -> Result<&'static str> {
-        let Some(key) = self.disband_target(provider).await? else {
-            self.status.disbanded_at = Some(status::now());
-            return Ok("NeverCreated");
-        };
-        let reservation = match self.ctx.disband_guard.reserve() {
-            Ok(reservation) => reservation,
-            Err(wait) => {
-                return Err(Error::DisbandBudgetExhausted {
-                    per_hour: self.ctx.disband_guard.per_hour(),
-                    group_id: key.id,
-                    retry_in: wait,
-                })
-            }
-        };
+    /// Disbands `group_id` through the blast-radius guard. Returns whether the
+    /// provider disbanded it now (`false`: it was already gone).
+    async fn disband_call(&mut self, group_id: &str) -> Result<bool> {
+        let key = self.key(group_id);
+        let client = self.client()?;
+        let guard = &self.ctx.disband_guard;
+        let reservation = guard
+            .reserve()
+            .map_err(|wait| Error::DisbandBudgetExhausted {
+                per_hour: guard.per_hour(),
+                group_id: group_id.to_string(),
+                retry_in: wait,
+            })?;
         // Only a group the provider really disbanded counts toward the hour; a failed
         // call or one that found the group gone gives its reservation back.
-        let reason = match provider.disband(&key).await? {
+        match client.disband(&key).await? {
             DisbandOutcome::Disbanded(_) => {
                 reservation.confirm();
-                "Disbanded"
+                Ok(true)
             }
-            DisbandOutcome::AlreadyGone(_) => "AlreadyGone",
-        };
-        let note = match reason {
-            "Disbanded" => format!("disbanded group {}", key.id),
-            _ => format!("group {} was already gone", key.id),
-        };
-        self.event(EventType::Normal, reason, "Disband", note).await;
-        self.status.group_id.get_or_insert(key.id);
-        self.status.create_pending_since = None;
-        self.status.disbanded_at = Some(status::now());
-        Ok(reason)
+            DisbandOutcome::AlreadyGone(_) => Ok(false),
+        }
     }
 
-    /// Which group a disband targets: the recorded one, the one a lost create may have
-    /// made, or the one spec.groupId names. NetEase teams are read first: the owner is
-    /// the operator of the call, and a team without this object's marker that was not
-    /// adopted is refused.
-    async fn disband_target(&self, provider: &dyn GroupProvider) -> Result<Option<GroupKey>> {
-        let pending = self.status.create_pending_since.is_some();
-        let id = match (&self.status.group_id, provider.kind()) {
-            (Some(id), _) => Some(id.clone()),
-            (None, ProviderKind::Tencent) if pending => {
-                Some(plan::tencent_create_id(&self.group, &self.uid))
-            }
-            (None, ProviderKind::NetEase) if pending => {
-                self.find_own_team(provider).await?.map(|g| g.id)
-            }
-            (None, _) => self.group.spec.group_id.clone(),
+    /// Disbands this object's group and makes the object its tombstone.
+    pub(super) async fn disband(&mut self, group_id: &str) -> Result<Flow> {
+        let disbanded = self.disband_call(group_id).await?;
+        self.tombstone(group_id, disbanded).await
+    }
+
+    /// The recorded group no longer exists.
+    pub(super) async fn gone(&mut self, group_id: &str) -> Result<Flow> {
+        if self.ending() {
+            return self.tombstone(group_id, false).await;
+        }
+        self.finish(Report::ExternallyDisbanded).await
+    }
+
+    async fn tombstone(&mut self, group_id: &str, disbanded_now: bool) -> Result<Flow> {
+        let (reason, note) = if disbanded_now {
+            ("Disbanded", format!("disbanded group {group_id}"))
+        } else {
+            ("AlreadyGone", format!("group {group_id} was already gone"))
         };
-        let Some(id) = id else { return Ok(None) };
-        if provider.kind() == ProviderKind::Tencent {
-            return Ok(Some(self.key(&id, None)));
+        self.event(EventType::Normal, reason, "Disband", note).await;
+        self.status.create_pending_since = None;
+        self.status.pending_create = None;
+        self.status.disbanded_at = Some(status::now());
+        self.write().await?;
+        self.release_claims().await?;
+        self.finish(Report::Disbanded).await
+    }
+
+    /// A second group a lost create made: it carries this object's marker, and the
+    /// recorded one is kept.
+    pub(super) async fn disband_duplicate(&mut self, group_id: &str) -> Result<()> {
+        let disbanded = self.disband_call(group_id).await?;
+        if disbanded {
+            let recorded = self.status.group_id.clone().unwrap_or_default();
+            let note = format!("disbanded group {group_id}: a second group from a create whose answer was lost (group {recorded} is kept)");
+            self.event(EventType::Normal, "DuplicateDisbanded", "Disband", note)
+                .await;
         }
-        match self.lookup(provider, &id).await? {
-            Lookup::NotFound(_) => Ok(Some(self.key(&id, None))),
-            Lookup::Found(team) => {
-                let adopted = self.status.origin == Some(GroupOrigin::Adopted)
-                    || self.group.spec.group_id.is_some();
-                if !adopted && team.marker.as_deref() != Some(self.uid.as_str()) {
-                    return Err(Error::NotOwned {
-                        group_id: id,
-                        message: "the team does not carry this object's marker and was not adopted"
-                            .into(),
-                    });
-                }
-                Ok(Some(self.key(&team.id, team.owner)))
+        self.known.duplicates_done.insert(group_id.to_string());
+        Ok(())
+    }
+
+    /// Lets go of an object without any provider call.
+    pub(super) async fn release(&mut self, why: Release) -> Result<Flow> {
+        self.release_claims().await?;
+        let note = match &why {
+            Release::NothingOwned => {
+                "this object owns no group: released without any provider call".to_string()
             }
+            Release::NotOwned { group_id, by } => format!(
+                "group {group_id} is owned by {by}: released without disbanding it"
+            ),
+            Release::CreateNeverHappened => format!(
+                "the create sent at {} never took effect (searches past the late-create bound found nothing): released without any provider call",
+                self.status
+                    .create_pending_since
+                    .as_ref()
+                    .map_or_else(String::new, |t| t.0.to_string())
+            ),
+        };
+        self.event(EventType::Normal, "Released", "Disband", note)
+            .await;
+        self.status.create_pending_since = None;
+        self.status.pending_create = None;
+        if !self.deleting() {
+            self.status.disbanded_at = Some(status::now());
         }
+        self.finish(Report::Disbanded).await
+    }
+
+    /// deletionPolicy: Orphan: the group is left as it is, and so is free to be adopted.
+    pub(super) async fn orphan(&mut self) -> Result<Flow> {
+        self.release_claims().await?;
+        let note = match &self.status.group_id {
+            Some(id) => format!("released without disbanding group {id} (deletionPolicy: Orphan)"),
+            None => "released (deletionPolicy: Orphan)".to_string(),
+        };
+        self.event(EventType::Normal, "Orphaned", "Delete", note)
+            .await;
+        Ok(Flow::Done(Action::await_change()))
     }
 }

@@ -1,5 +1,6 @@
-//! The effectful steps of one ChatGroup reconcile: create or adopt, converge,
-//! disband. Every step that learns something durable records it in status at once.
+//! Executes the steps [`ownership::next_step`] decides, one at a time, until a final
+//! one. Every step that learns something durable records it in status at once, under
+//! the resourceVersion of the object this reconcile read from the API server.
 
 use std::sync::Arc;
 
@@ -8,38 +9,143 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::ResourceExt;
 
+mod create;
 mod disband;
 
+use super::claims;
+use super::ownership::{self, Capabilities, ClaimResult, Facts, Known, Step};
 use super::plan;
-use super::status::{self, Report};
+use super::status::{self, Report, StatusWriter};
 use super::Context;
-use crate::api::{ChatGroup, ChatGroupStatus, GroupOrigin, GroupState};
+use crate::api::{ChatGroup, ChatGroupSpec, ChatGroupStatus, ClaimHolder, GroupState, RecordedApp};
 use crate::provider::validate::{validate_attributes, validate_tencent_group_id};
-use crate::provider::{
-    CreateOutcome, CreateRequest, GroupKey, GroupProvider, GroupType, Lookup, ObservedGroup,
-    ProviderKind,
-};
+use crate::provider::{AppIdentity, GroupKey, GroupProvider, GroupType, Lookup, ProviderKind};
 use crate::{Error, Result};
+
+/// Steps one reconcile takes at most; a decision that needs more is retried later.
+const MAX_STEPS: usize = 24;
+
+/// The ChatProvider's client and what it tells about the app.
+struct Resolved {
+    client: Arc<dyn GroupProvider>,
+    app: AppIdentity,
+    capabilities: Capabilities,
+}
+
+/// Whether a step ended the reconcile.
+enum Flow {
+    Next,
+    Done(Action),
+}
 
 /// One reconcile of one ChatGroup, carrying the status as it is written.
 pub struct GroupReconcile<'a> {
     ctx: &'a Context,
     group: Arc<ChatGroup>,
-    api: Api<ChatGroup>,
     status: ChatGroupStatus,
+    writer: StatusWriter,
     uid: String,
+    known: Known,
+    provider: Option<Resolved>,
 }
 
 impl<'a> GroupReconcile<'a> {
+    /// `group` must be the object as just read from the API server.
     pub fn new(group: Arc<ChatGroup>, ctx: &'a Context) -> Self {
         let namespace = group.namespace().unwrap_or_default();
+        let api: Api<ChatGroup> = Api::namespaced(ctx.client.clone(), &namespace);
         GroupReconcile {
-            api: Api::namespaced(ctx.client.clone(), &namespace),
+            writer: StatusWriter::new(api, &group),
             status: group.status.clone().unwrap_or_default(),
             uid: group.uid().unwrap_or_default(),
+            known: Known::default(),
+            provider: None,
             group,
             ctx,
         }
+    }
+
+    /// Makes the provider match the spec (or releases the object, when it is being
+    /// deleted). Never returns Ok for a deleted object before its group is disbanded,
+    /// proven gone, or proven not its own. Failures are reported on the object.
+    pub async fn run(mut self) -> Result<Action> {
+        match self.steps().await {
+            Ok(action) => Ok(action),
+            Err(error) => {
+                self.report_failure(&error).await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn steps(&mut self) -> Result<Action> {
+        for _ in 0..MAX_STEPS {
+            let step = ownership::next_step(&self.facts());
+            tracing::debug!(?step, "ownership step");
+            if let Flow::Done(action) = self.execute(step).await? {
+                return Ok(action);
+            }
+        }
+        Err(Error::Undecided { steps: MAX_STEPS })
+    }
+
+    fn facts(&self) -> Facts<'_> {
+        Facts {
+            spec: &self.group.spec,
+            status: &self.status,
+            uid: &self.uid,
+            deleting: self.deleting(),
+            provider: self.provider.as_ref().map(|p| (&p.app, p.capabilities)),
+            now: k8s_openapi::jiff::Timestamp::now(),
+            late_create_bound: self.ctx.settings.late_create_bound,
+            known: &self.known,
+        }
+    }
+
+    async fn execute(&mut self, step: Step) -> Result<Flow> {
+        match step {
+            Step::Tombstone => {
+                self.release_claims().await?;
+                self.finish(Report::Disbanded).await
+            }
+            Step::Release(why) => self.release(why).await,
+            Step::Orphan => self.orphan().await,
+            Step::ResolveProvider => self.resolve_provider().await.map(|_| Flow::Next),
+            Step::ProviderChanged { recorded } => Err(self.provider_changed(&recorded)),
+            Step::RecordApp => {
+                self.status.app = Some(ownership::recorded_app(&self.resolved()?.app));
+                self.write().await.map(|_| Flow::Next)
+            }
+            Step::Claim { group_id } => self.claim(group_id).await.map(|_| Flow::Next),
+            Step::Read { group_id } => self.read(&group_id).await.map(|_| Flow::Next),
+            Step::Search => self.search().await.map(|_| Flow::Next),
+            Step::WaitForLateCreate { retry_in } => Err(self.create_pending(retry_in)),
+            Step::Create { group_id } => self.create(group_id).await.map(|_| Flow::Next),
+            Step::Record { group, origin } => self.record(group, origin).await.map(|_| Flow::Next),
+            Step::DisbandDuplicate { group_id } => {
+                self.disband_duplicate(&group_id).await.map(|_| Flow::Next)
+            }
+            Step::Disband { group_id } => self.disband(&group_id).await,
+            Step::Gone { group_id } => self.gone(&group_id).await,
+            Step::Converge { group } => {
+                self.converge(group).await?;
+                self.finish(Report::Available).await
+            }
+            Step::NotOwned { group_id, by } => Err(Error::NotOwned {
+                group_id,
+                message: format!("it is owned by {by}"),
+            }),
+            Step::Invalid { field, message } => Err(Error::invalid_spec(field, message)),
+        }
+    }
+
+    fn deleting(&self) -> bool {
+        self.group.metadata.deletion_timestamp.is_some()
+    }
+
+    /// Deleted with policy Delete, or `state: disbanded`.
+    fn ending(&self) -> bool {
+        self.deleting() || self.group.spec.state == GroupState::Disbanded
     }
 
     fn group_type(&self) -> GroupType {
@@ -50,84 +156,144 @@ impl<'a> GroupReconcile<'a> {
         self.group.namespace().unwrap_or_default()
     }
 
-    /// Makes the provider match the spec. Failures are reported on the object before
-    /// they are returned.
-    pub async fn apply(mut self) -> Result<Action> {
-        match self.apply_steps().await {
-            Ok(action) => Ok(action),
-            Err(error) => {
-                self.report_failure(&error).await;
-                Err(error)
-            }
+    fn resolved(&self) -> Result<&Resolved> {
+        self.provider.as_ref().ok_or(Error::Internal(
+            "a provider step ran before the ChatProvider was resolved",
+        ))
+    }
+
+    fn client(&self) -> Result<Arc<dyn GroupProvider>> {
+        Ok(self.resolved()?.client.clone())
+    }
+
+    /// Resolves the ChatProvider; on delete, a ChatProvider being deleted still serves.
+    async fn resolve_provider(&mut self) -> Result<()> {
+        let (namespace, name) = (self.namespace(), &self.group.spec.provider_ref.name);
+        let providers = &self.ctx.providers;
+        let client = if self.deleting() {
+            providers.resolve_for_cleanup(&namespace, name).await?
+        } else {
+            providers.resolve(&namespace, name).await?
+        };
+        let app = client.app();
+        let moved = (self.status.app.as_ref()).is_some_and(|r| !ownership::same_app(r, &app));
+        // A moved app is reported as such (ProviderChanged), not as a spec that does
+        // not fit the new provider.
+        if !self.deleting() && !moved {
+            check_spec(&self.group.spec, &self.status, client.kind())?;
+        }
+        self.provider = Some(Resolved {
+            app,
+            capabilities: Capabilities {
+                ids: client.id_assignment(),
+                carries_marker: client.carries_marker(),
+            },
+            client,
+        });
+        Ok(())
+    }
+
+    fn provider_changed(&self, recorded: &RecordedApp) -> Error {
+        let current = self
+            .provider
+            .as_ref()
+            .map_or_else(String::new, |p| p.app.to_string());
+        let group_id = self
+            .status
+            .group_id
+            .clone()
+            .unwrap_or_else(|| "(create pending)".to_string());
+        Error::ProviderChanged {
+            group_id,
+            recorded: format!("{} app {}", recorded.provider, recorded.app_id),
+            current,
         }
     }
 
-    async fn apply_steps(&mut self) -> Result<Action> {
-        let spec = &self.group.spec;
-        if self.status.disbanded_at.is_some() {
-            return self.finish(Report::Disbanded).await;
-        }
-        let nothing_created = self.status.group_id.is_none()
-            && self.status.create_pending_since.is_none()
-            && spec.group_id.is_none();
-        if spec.state == GroupState::Disbanded && nothing_created {
-            self.status.disbanded_at = Some(status::now());
-            return self.finish(Report::Disbanded).await;
-        }
-        let provider = self
-            .ctx
-            .providers
-            .resolve(&self.namespace(), &spec.provider_ref.name)
-            .await?;
-        self.check_spec(provider.as_ref())?;
-        if spec.state == GroupState::Disbanded {
-            self.disband(provider.as_ref()).await?;
-            return self.finish(Report::Disbanded).await;
-        }
-        self.check_attributes()?;
-        match self.ensure_group(provider.as_ref()).await? {
-            Some(observed) => self.converge(provider.as_ref(), observed).await?,
-            None => return self.finish(Report::ExternallyDisbanded).await,
-        }
-        self.finish(Report::Available).await
-    }
-
-    /// Checks what only the provider's kind can tell, before any call.
-    fn check_spec(&self, provider: &dyn GroupProvider) -> Result<()> {
-        let spec = &self.group.spec;
-        let group_type = self.group_type();
-        if group_type.provider() != provider.kind() {
-            let allowed = match provider.kind() {
-                ProviderKind::Tencent => {
-                    "Public, Private, ChatRoom, AVChatRoom, Community, Work, Meeting"
-                }
-                ProviderKind::NetEase => "Advanced, Super",
-            };
-            return Err(Error::invalid_spec(
-                "spec.type",
-                format!(
-                    "{group_type} is not a {} group type; allowed: {allowed}",
-                    provider.kind()
-                ),
-            ));
-        }
-        if let Some(id) = &spec.group_id {
-            if provider.kind() == ProviderKind::Tencent {
-                validate_tencent_group_id(group_type, id)
-                    .map_err(|e| Error::invalid_spec(e.field.clone(), e.message.clone()))?;
-            }
-            if let Some(recorded) = self
-                .status
-                .group_id
+    /// The app claims are made in: the recorded one, else the resolved one.
+    fn claim_app(&self) -> Option<RecordedApp> {
+        self.status.app.clone().or_else(|| {
+            self.provider
                 .as_ref()
-                .filter(|recorded| *recorded != id)
-            {
-                return Err(Error::invalid_spec(
-                    "spec.groupId",
-                    format!("this object already manages group {recorded}; spec.groupId cannot point elsewhere"),
-                ));
-            }
+                .map(|p| ownership::recorded_app(&p.app))
+        })
+    }
+
+    fn holder(&self) -> ClaimHolder {
+        ClaimHolder {
+            namespace: self.namespace(),
+            name: self.group.name_any(),
+            uid: self.uid.clone(),
         }
+    }
+
+    async fn claim(&mut self, group_id: String) -> Result<()> {
+        let app = ownership::recorded_app(&self.resolved()?.app);
+        let name = claims::claim_name(&app, &group_id);
+        let result = if self.ctx.claims.held(&name, &self.uid) {
+            ClaimResult::Held
+        } else {
+            claims::claim(&self.ctx.client, &app, &group_id, &self.holder()).await?
+        };
+        if result == ClaimResult::Held {
+            self.ctx.claims.remember(&name, &self.uid);
+        }
+        self.known.claims.insert(group_id, result);
+        Ok(())
+    }
+
+    /// Gives up every claim this object may hold: the recorded, pending and named ids.
+    async fn release_claims(&mut self) -> Result<()> {
+        let Some(app) = self.claim_app() else {
+            return Ok(());
+        };
+        let mut ids: Vec<String> = self.known.claims.keys().cloned().collect();
+        ids.extend(self.status.group_id.clone());
+        ids.extend(
+            self.status
+                .pending_create
+                .as_ref()
+                .and_then(|p| p.group_id.clone()),
+        );
+        ids.extend(self.group.spec.group_id.clone());
+        ids.sort();
+        ids.dedup();
+        for id in ids {
+            claims::release(&self.ctx.client, &app, &id, &self.uid).await?;
+            self.ctx
+                .claims
+                .forget(&claims::claim_name(&app, &id), &self.uid);
+        }
+        Ok(())
+    }
+
+    fn key(&self, id: &str) -> GroupKey {
+        let read_owner = self
+            .known
+            .lookups
+            .get(id)
+            .and_then(|g| g.as_ref())
+            .and_then(|g| g.owner.clone());
+        GroupKey {
+            id: id.to_string(),
+            group_type: self.group_type(),
+            owner: read_owner.or_else(|| self.group.spec.owner.clone()),
+        }
+    }
+
+    async fn read(&mut self, id: &str) -> Result<()> {
+        let found = self.client()?.get_groups(&[self.key(id)]).await?;
+        let found = match found.into_iter().next().map(|(_, lookup)| lookup) {
+            Some(Lookup::Found(group)) => Some(group),
+            Some(Lookup::NotFound(_)) | None => None,
+        };
+        let pending_id = self.status.group_id.is_none()
+            && self.status.create_pending_since.is_some()
+            && self.resolved()?.capabilities.ids == crate::provider::IdAssignment::CallerChosen;
+        if found.is_none() && pending_id {
+            self.note_empty_search().await?;
+        }
+        self.known.lookups.insert(id.to_string(), found);
         Ok(())
     }
 
@@ -141,201 +307,19 @@ impl<'a> GroupReconcile<'a> {
         .map_err(|e| Error::invalid_spec(e.field.clone(), e.message.clone()))
     }
 
-    fn key(&self, id: &str, owner: Option<String>) -> GroupKey {
-        GroupKey {
-            id: id.to_string(),
-            group_type: self.group_type(),
-            owner: owner.or_else(|| self.group.spec.owner.clone()),
-        }
+    async fn write(&mut self) -> Result<()> {
+        self.writer.write(&self.status).await
     }
 
-    async fn lookup(&self, provider: &dyn GroupProvider, id: &str) -> Result<Lookup> {
-        let found = provider.get_groups(&[self.key(id, None)]).await?;
-        Ok(found
-            .into_iter()
-            .next()
-            .map(|(_, lookup)| lookup)
-            .unwrap_or_else(|| Lookup::NotFound(Default::default())))
-    }
-
-    /// The group as the provider has it: the recorded one, an adopted one, or a new
-    /// one. `None` when the recorded group was disbanded outside Kubernetes.
-    async fn ensure_group(
-        &mut self,
-        provider: &dyn GroupProvider,
-    ) -> Result<Option<ObservedGroup>> {
-        if let Some(id) = self.status.group_id.clone() {
-            return Ok(match self.lookup(provider, &id).await? {
-                Lookup::Found(group) => Some(group),
-                Lookup::NotFound(_) => None,
-            });
-        }
-        if let Some(id) = self.group.spec.group_id.clone() {
-            match self.lookup(provider, &id).await? {
-                Lookup::Found(group) => {
-                    self.adopt(&id, GroupOrigin::Adopted).await?;
-                    return Ok(Some(group));
-                }
-                Lookup::NotFound(_) if provider.kind() == ProviderKind::NetEase => {
-                    return Err(Error::invalid_spec(
-                        "spec.groupId",
-                        format!("NetEase team {id} does not exist; NetEase assigns team ids, so spec.groupId can only adopt an existing team"),
-                    ));
-                }
-                Lookup::NotFound(_) => {}
-            }
-        }
-        self.create(provider).await.map(Some)
-    }
-
-    async fn create(&mut self, provider: &dyn GroupProvider) -> Result<ObservedGroup> {
-        let spec = &self.group.spec;
-        let attributes = plan::desired_attributes(spec);
-        if self.status.create_pending_since.is_some() && provider.kind() == ProviderKind::NetEase {
-            if let Some(found) = self.find_own_team(provider).await? {
-                self.adopt(&found.id, GroupOrigin::Created).await?;
-                let note = format!(
-                    "found team {} from an earlier create whose answer was lost",
-                    found.id
-                );
-                self.event(EventType::Normal, "Recovered", "Create", note)
-                    .await;
-                return Ok(found);
-            }
-        }
-        self.status.create_pending_since = Some(status::now());
-        status::write(&self.api, &self.group, &self.status).await?;
-        let request = CreateRequest {
-            group_type: self.group_type(),
-            group_id: (provider.kind() == ProviderKind::Tencent)
-                .then(|| plan::tencent_create_id(&self.group, &self.uid)),
-            marker: self.uid.clone(),
-            attributes: attributes.clone(),
-        };
-        match provider.create_group(&request).await? {
-            CreateOutcome::Created { group_id, .. } => {
-                self.adopt(&group_id, GroupOrigin::Created).await?;
-                self.event(
-                    EventType::Normal,
-                    "Created",
-                    "Create",
-                    format!("created group {group_id}"),
-                )
-                .await;
-                Ok(observed_as_created(group_id, request))
-            }
-            CreateOutcome::AlreadyExists {
-                existing: Some(existing),
-                info,
-            } => {
-                // The id is derived from this object's UID, or named in spec.groupId:
-                // either way it is this object's to take.
-                let origin = if spec.group_id.is_some() {
-                    GroupOrigin::Adopted
-                } else {
-                    GroupOrigin::Created
-                };
-                self.adopt(&existing.id, origin).await?;
-                let note = format!(
-                    "group {} already existed ({info}); taking it over",
-                    existing.id
-                );
-                self.event(EventType::Normal, "Adopted", "Create", note)
-                    .await;
-                Ok(existing)
-            }
-            CreateOutcome::AlreadyExists {
-                existing: None,
-                info,
-            } => Err(Error::Provider(crate::provider::ProviderError {
-                provider: provider.kind(),
-                operation: crate::provider::Operation::Create,
-                class: crate::provider::FailureClass::Transient,
-                info,
-            })),
-        }
-    }
-
-    async fn find_own_team(&self, provider: &dyn GroupProvider) -> Result<Option<ObservedGroup>> {
-        let Some(owner) = self.group.spec.owner.as_deref() else {
-            return Ok(None);
-        };
-        Ok(provider
-            .find_by_marker(self.group_type(), owner, &self.uid)
-            .await?)
-    }
-
-    /// Records the group id in status at once, so nothing later depends on finding it again.
-    async fn adopt(&mut self, id: &str, origin: GroupOrigin) -> Result<()> {
-        if origin == GroupOrigin::Adopted {
-            self.ensure_not_managed_elsewhere(id)?;
-        }
-        self.status.group_id = Some(id.to_string());
-        self.status.origin = Some(origin);
-        self.status.create_pending_since = None;
-        status::write(&self.api, &self.group, &self.status).await
-    }
-
-    fn ensure_not_managed_elsewhere(&self, id: &str) -> Result<()> {
-        let namespace = self.namespace();
-        let other = self.ctx.groups().into_iter().find(|other| {
-            other.uid().as_deref() != Some(self.uid.as_str())
-                && other.namespace().as_deref() == Some(namespace.as_str())
-                && other.spec.provider_ref == self.group.spec.provider_ref
-                && other.status.as_ref().and_then(|s| s.group_id.as_deref()) == Some(id)
-        });
-        match other {
-            Some(other) => Err(Error::NotOwned {
-                group_id: id.to_string(),
-                message: format!(
-                    "it is already managed by ChatGroup {namespace}/{}",
-                    other.name_any()
-                ),
-            }),
-            None => Ok(()),
-        }
-    }
-
-    /// Writes only what differs, then transfers ownership if the owner changed.
-    async fn converge(
-        &mut self,
-        provider: &dyn GroupProvider,
-        observed: ObservedGroup,
-    ) -> Result<()> {
-        let desired = plan::desired_attributes(&self.group.spec);
-        let key = self.key(&observed.id, observed.owner.clone());
-        let changes = plan::attribute_changes(&desired, &observed);
-        if !changes.is_empty() {
-            provider.update_group(&key, &changes).await?;
-            self.event(
-                EventType::Normal,
-                "Updated",
-                "Update",
-                format!("updated group {}", observed.id),
-            )
-            .await;
-        }
-        if let Some(new_owner) = plan::owner_change(&desired, &observed) {
-            provider.transfer_owner(&key, &new_owner).await?;
-            let note = format!("transferred group {} to {new_owner}", observed.id);
-            self.event(EventType::Normal, "OwnerTransferred", "Update", note)
-                .await;
-        }
-        Ok(())
-    }
-
-    async fn finish(&mut self, report: Report<'_>) -> Result<Action> {
-        let before = self.group.status.clone().unwrap_or_default();
+    async fn finish(&mut self, report: Report<'_>) -> Result<Flow> {
         status::apply_report(
             &mut self.status,
             &report,
             self.group.metadata.generation,
             &status::now(),
         );
-        if self.status != before {
-            status::write(&self.api, &self.group, &self.status).await?;
-        }
-        Ok(Action::await_change())
+        self.write().await?;
+        Ok(Flow::Done(Action::await_change()))
     }
 
     async fn report_failure(&mut self, error: &Error) {
@@ -347,19 +331,17 @@ impl<'a> GroupReconcile<'a> {
             self.group.metadata.generation,
             &status::now(),
         );
-        if let Err(write_error) = status::write(&self.api, &self.group, &self.status).await {
+        if let Err(write_error) = self.write().await {
             tracing::warn!(error = %write_error, "could not report the failure in status");
         }
+        if matches!(error, Error::CreatePending { .. }) {
+            return; // progress, reported in conditions; not worth a Warning each time
+        }
         let mut note = error.to_string();
-        if self.group.metadata.deletion_timestamp.is_some() {
+        if self.deleting() {
             note.push_str("; the group is kept until the disband is confirmed (set spec.deletionPolicy: Orphan to release the object without disbanding)");
         }
-        let reason = if self.group.metadata.deletion_timestamp.is_some() {
-            "DeletionBlocked"
-        } else {
-            error.reason()
-        };
-        self.event(EventType::Warning, reason, "Reconcile", note)
+        self.event(EventType::Warning, error.reason(), "Reconcile", note)
             .await;
     }
 
@@ -370,20 +352,42 @@ impl<'a> GroupReconcile<'a> {
     }
 }
 
-fn observed_as_created(id: String, request: CreateRequest) -> ObservedGroup {
-    let a = request.attributes;
-    ObservedGroup {
-        id,
-        group_type: Some(request.group_type),
-        name: a.name,
-        owner: a.owner,
-        introduction: a.introduction,
-        notification: a.notification,
-        face_url: a.face_url,
-        max_members: a.max_members,
-        join_policy: a.join_policy,
-        custom_data: a.custom_data,
-        marker: Some(request.marker),
-        member_count: None,
+/// Checks what only the provider's kind can tell, before any call.
+fn check_spec(spec: &ChatGroupSpec, status: &ChatGroupStatus, kind: ProviderKind) -> Result<()> {
+    let group_type: GroupType = spec.group_type.into();
+    if group_type.provider() != kind {
+        let allowed = match kind {
+            ProviderKind::Tencent => {
+                "Public, Private, ChatRoom, AVChatRoom, Community, Work, Meeting"
+            }
+            ProviderKind::NetEase => "Advanced, Super",
+        };
+        return Err(Error::invalid_spec(
+            "spec.type",
+            format!("{group_type} is not a {kind} group type; allowed: {allowed}"),
+        ));
+    }
+    let Some(id) = &spec.group_id else {
+        return Ok(());
+    };
+    match kind {
+        ProviderKind::Tencent => validate_tencent_group_id(group_type, id)
+            .map_err(|e| Error::invalid_spec(e.field.clone(), e.message.clone()))?,
+        ProviderKind::NetEase if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) => {
+            return Err(Error::invalid_spec(
+                "spec.groupId",
+                format!("{id:?} is not a NetEase team id; team ids are decimal numbers"),
+            ))
+        }
+        ProviderKind::NetEase => {}
+    }
+    match status.group_id.as_ref().filter(|recorded| *recorded != id) {
+        Some(recorded) => Err(Error::invalid_spec(
+            "spec.groupId",
+            format!(
+                "this object already manages group {recorded}; spec.groupId cannot point elsewhere"
+            ),
+        )),
+        None => Ok(()),
     }
 }

@@ -48,7 +48,7 @@ pub fn operator_rules() -> BTreeSet<RuleKey> {
         rule(
             "im.chatgroup.dev",
             "chatgroups",
-            &["list", "watch", "patch"],
+            &["get", "list", "watch", "patch"],
         ),
         rule("im.chatgroup.dev", "chatgroups/status", &["patch"]),
         rule(
@@ -60,6 +60,15 @@ pub fn operator_rules() -> BTreeSet<RuleKey> {
         rule("", "secrets", &["get", "list", "watch"]),
         rule("events.k8s.io", "events", &["create", "patch"]),
     ])
+}
+
+/// The cluster-wide rules on claims, granted whatever namespace is watched.
+pub fn claim_rules() -> BTreeSet<RuleKey> {
+    BTreeSet::from([rule(
+        "im.chatgroup.dev",
+        "chatgroupclaims",
+        &["get", "create", "update", "delete"],
+    )])
 }
 
 pub fn lease_rules() -> BTreeSet<RuleKey> {

@@ -1,0 +1,196 @@
+//! Cluster-wide claims on provider groups (`ChatGroupClaim`): of two ChatGroups that
+//! name the same group, the one whose create of the claim object succeeds owns it; the
+//! other gets 409 and learns who holds it. A claim whose holder no longer exists is
+//! taken over under a resourceVersion precondition.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use kube::api::{Api, DeleteParams, PostParams, Preconditions};
+use kube::{Client, ResourceExt};
+
+use super::ownership::ClaimResult;
+use crate::api::{ChatGroup, ChatGroupClaim, ChatGroupClaimSpec, ClaimHolder, RecordedApp};
+use crate::{Error, Result};
+
+/// Attempts at winning a claim when another writer changes it in between.
+const ATTEMPTS: usize = 3;
+
+/// The claim's spec for `group_id` in `app`, held by `holder`.
+fn claim_spec(app: &RecordedApp, group_id: &str, holder: &ClaimHolder) -> ChatGroupClaimSpec {
+    ChatGroupClaimSpec {
+        provider: app.provider.clone(),
+        app_id: app.app_id.clone(),
+        group_id: group_id.to_string(),
+        holder: holder.clone(),
+    }
+}
+
+/// The claim object's name for `group_id` in `app`.
+pub fn claim_name(app: &RecordedApp, group_id: &str) -> String {
+    ChatGroupClaimSpec::object_name(&app.provider, &app.app_id, group_id)
+}
+
+fn not_found(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Api(status) if status.code == 404)
+}
+
+fn conflict(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Api(status) if status.code == 409)
+}
+
+/// Claims `group_id` for `holder`: `Held` when it is (now) this holder's, `HeldBy`
+/// when another live ChatGroup holds it.
+pub async fn claim(
+    client: &Client,
+    app: &RecordedApp,
+    group_id: &str,
+    holder: &ClaimHolder,
+) -> Result<ClaimResult> {
+    let api: Api<ChatGroupClaim> = Api::all(client.clone());
+    let name = claim_name(app, group_id);
+    let spec = claim_spec(app, group_id, holder);
+    for _ in 0..ATTEMPTS {
+        let object = ChatGroupClaim::new(&name, spec.clone());
+        match api.create(&PostParams::default(), &object).await {
+            Ok(_) => return Ok(ClaimResult::Held),
+            Err(e) if conflict(&e) => {}
+            Err(e) => return Err(Error::kube(format!("create ChatGroupClaim {name}"), e)),
+        }
+        let Some(existing) = api
+            .get_opt(&name)
+            .await
+            .map_err(|e| Error::kube(format!("read ChatGroupClaim {name}"), e))?
+        else {
+            continue; // released in between: try to create it again
+        };
+        if !existing
+            .spec
+            .is_for(&spec.provider, &spec.app_id, &spec.group_id)
+        {
+            return Err(Error::ForeignClaim {
+                claim: name,
+                message: format!(
+                    "it names {} app {} group {}, not {} app {} group {group_id}; it was not written by this operator: delete it",
+                    existing.spec.provider,
+                    existing.spec.app_id,
+                    existing.spec.group_id,
+                    spec.provider,
+                    spec.app_id,
+                ),
+            });
+        }
+        if existing.spec.holder.uid == holder.uid {
+            return Ok(ClaimResult::Held);
+        }
+        if holder_alive(client, &existing.spec.holder).await? {
+            let other = &existing.spec.holder;
+            return Ok(ClaimResult::HeldBy(format!(
+                "ChatGroup {}/{} (ChatGroupClaim {name})",
+                other.namespace, other.name
+            )));
+        }
+        // The holder is gone (its finalizer was removed by hand, say): take the claim
+        // over, unless someone else changed it since it was read.
+        let mut replacement = ChatGroupClaim::new(&name, spec.clone());
+        replacement.metadata.resource_version = existing.resource_version();
+        match api
+            .replace(&name, &PostParams::default(), &replacement)
+            .await
+        {
+            Ok(_) => return Ok(ClaimResult::Held),
+            Err(e) if conflict(&e) || not_found(&e) => {}
+            Err(e) => return Err(Error::kube(format!("take over ChatGroupClaim {name}"), e)),
+        }
+    }
+    Err(Error::Claim {
+        claim: name,
+        message: format!("it changed {ATTEMPTS} times while being claimed; retrying later"),
+    })
+}
+
+/// Whether the ChatGroup a claim names still exists (a fresh read, by UID). A holder
+/// this operator may not read (outside its namespace) counts as alive: only a holder
+/// proven gone is replaced.
+async fn holder_alive(client: &Client, holder: &ClaimHolder) -> Result<bool> {
+    let api: Api<ChatGroup> = Api::namespaced(client.clone(), &holder.namespace);
+    let found = api.get_opt(&holder.name).await;
+    if matches!(&found, Err(kube::Error::Api(status)) if status.code == 403) {
+        return Ok(true);
+    }
+    let found = found.map_err(|e| {
+        Error::kube(
+            format!("read ChatGroup {}/{}", holder.namespace, holder.name),
+            e,
+        )
+    })?;
+    Ok(found.is_some_and(|g| g.uid().as_deref() == Some(holder.uid.as_str())))
+}
+
+/// Gives up the claim on `group_id` if `holder_uid` holds it; a claim held by another
+/// object, or none at all, is left alone.
+pub async fn release(
+    client: &Client,
+    app: &RecordedApp,
+    group_id: &str,
+    holder_uid: &str,
+) -> Result<()> {
+    let api: Api<ChatGroupClaim> = Api::all(client.clone());
+    let name = claim_name(app, group_id);
+    let existing = api
+        .get_opt(&name)
+        .await
+        .map_err(|e| Error::kube(format!("read ChatGroupClaim {name}"), e))?;
+    let Some(existing) = existing.filter(|c| c.spec.holder.uid == holder_uid) else {
+        return Ok(());
+    };
+    let params = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: existing.uid(),
+            resource_version: existing.resource_version(),
+        }),
+        ..DeleteParams::default()
+    };
+    match api.delete(&name, &params).await {
+        Ok(_) => Ok(()),
+        Err(e) if not_found(&e) => Ok(()),
+        Err(e) => Err(Error::kube(format!("release ChatGroupClaim {name}"), e)),
+    }
+}
+
+/// How long a won claim is trusted without asking the API server again.
+const CACHE_FOR: Duration = Duration::from_secs(300);
+
+/// Claims this replica won recently, so a steady-state reconcile makes no claim call.
+/// Forgotten on release and after [`CACHE_FOR`].
+#[derive(Debug, Default)]
+pub struct ClaimCache {
+    won: Mutex<HashMap<(String, String), Instant>>,
+}
+
+impl ClaimCache {
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Instant>> {
+        self.won
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether `holder_uid` won the claim named `name` recently.
+    pub fn held(&self, name: &str, holder_uid: &str) -> bool {
+        let key = (name.to_string(), holder_uid.to_string());
+        self.entries()
+            .get(&key)
+            .is_some_and(|won| won.elapsed() < CACHE_FOR)
+    }
+
+    pub fn remember(&self, name: &str, holder_uid: &str) {
+        let key = (name.to_string(), holder_uid.to_string());
+        self.entries().insert(key, Instant::now());
+    }
+
+    pub fn forget(&self, name: &str, holder_uid: &str) {
+        self.entries()
+            .remove(&(name.to_string(), holder_uid.to_string()));
+    }
+}
