@@ -88,6 +88,11 @@ pub enum Error {
     #[error("leader election: {0}")]
     Leadership(String),
 
+    /// This replica may not start provider writes any more: its renew deadline passed
+    /// or it lost the lease (see `controller::fence`).
+    #[error("not the leader any more, no provider write is started: {0}")]
+    Fenced(String),
+
     /// The finalizer helper failed around a reconcile.
     #[error("failed to run the finalizer: {0}")]
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
@@ -121,6 +126,7 @@ impl Error {
             Error::DisbandBudgetExhausted { .. } => "DisbandBudgetExhausted",
             Error::Provider(e) => e.class.reason(),
             Error::Kube { .. } => "KubernetesError",
+            Error::Fenced(_) => "NotLeader",
             Error::Endpoint { .. }
             | Error::Leadership(_)
             | Error::Undecided { .. }

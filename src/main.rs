@@ -63,6 +63,17 @@ struct RunArgs {
     /// How long a lease holds without renewal; a dead leader is replaced within it.
     #[arg(long, env = "CHATGROUP_LEASE_DURATION", default_value = "15s", value_parser = humantime::parse_duration)]
     lease_duration: Duration,
+    /// The leader starts no provider write later than this after its last successful
+    /// Lease renewal was sent; shorter than --lease-duration by at least the longest
+    /// provider call plus the clock skew allowed between replicas.
+    #[arg(long, env = "CHATGROUP_LEASE_RENEW_DEADLINE", default_value = "10s", value_parser = humantime::parse_duration)]
+    lease_renew_deadline: Duration,
+    /// How often the leader renews its Lease, and a standby retries to take it.
+    #[arg(long, env = "CHATGROUP_LEASE_RETRY_PERIOD", default_value = "2s", value_parser = humantime::parse_duration)]
+    lease_retry_period: Duration,
+    /// The longest a reconcile may run before it is cancelled and retried.
+    #[arg(long, env = "CHATGROUP_RECONCILE_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
+    reconcile_timeout: Duration,
     /// Blast-radius guard: at most this many disbands per hour; further disbands wait
     /// (finalizers kept, reported in conditions and Events). 0 means unlimited.
     #[arg(long, env = "CHATGROUP_MAX_DISBANDS_PER_HOUR", default_value_t = 0)]
@@ -121,10 +132,13 @@ async fn main() -> anyhow::Result<()> {
                 metrics_addr: Some(args.metrics_addr),
                 max_disbands_per_hour: std::num::NonZeroU32::new(args.max_disbands_per_hour),
                 late_create_bound: args.late_create_bound,
+                reconcile_timeout: args.reconcile_timeout,
                 leader_election: args.leader_elect.then_some(LeaderElection {
                     lease_name: args.lease_name,
                     lease_namespace: args.lease_namespace,
                     lease_duration: args.lease_duration,
+                    renew_deadline: args.lease_renew_deadline,
+                    retry_period: args.lease_retry_period,
                 }),
                 ..Settings::default()
             };

@@ -4,6 +4,7 @@ pub mod act;
 pub mod claims;
 pub mod credentials;
 pub mod drift;
+pub mod fence;
 pub mod guard;
 pub mod instrumented;
 pub mod leader;
@@ -70,6 +71,8 @@ pub struct Settings {
     /// create whose answer was lost is re-created (or, on delete, given up) only after
     /// searches past this bound found nothing.
     pub late_create_bound: Duration,
+    /// The longest a reconcile may run; past it, it is cancelled and retried.
+    pub reconcile_timeout: Duration,
 }
 
 /// Leader election through a coordination.k8s.io/v1 Lease.
@@ -79,6 +82,52 @@ pub struct LeaderElection {
     pub lease_namespace: String,
     /// How long a lease holds without renewal; a dead leader is replaced within it.
     pub lease_duration: Duration,
+    /// The holder starts no provider write later than this after the last
+    /// successful renewal was sent. Below `lease_duration` by at least the longest
+    /// provider call plus an allowance for clock-rate skew between replicas.
+    pub renew_deadline: Duration,
+    /// How often the holder renews, and a candidate retries.
+    pub retry_period: Duration,
+}
+
+impl Default for LeaderElection {
+    /// client-go's timings: lease 15 s, renew deadline 10 s, retry 2 s.
+    fn default() -> Self {
+        LeaderElection {
+            lease_name: "chatgroup-operator".into(),
+            lease_namespace: "default".into(),
+            lease_duration: Duration::from_secs(15),
+            renew_deadline: Duration::from_secs(10),
+            retry_period: Duration::from_secs(2),
+        }
+    }
+}
+
+impl LeaderElection {
+    /// The timings fit together: a renewal every `retry_period` within the renew
+    /// deadline, which ends before the Lease can expire for the others.
+    pub fn validate(&self) -> Result<()> {
+        let fail = |message: String| Err(Error::Leadership(message));
+        if self.lease_duration < Duration::from_secs(1) {
+            return fail(format!(
+                "--lease-duration ({:?}) must be at least 1s",
+                self.lease_duration
+            ));
+        }
+        if self.renew_deadline >= self.lease_duration {
+            return fail(format!(
+                "--lease-renew-deadline ({:?}) must be shorter than --lease-duration ({:?}), by at least the longest provider call and the clock skew allowed between replicas",
+                self.renew_deadline, self.lease_duration
+            ));
+        }
+        if self.retry_period.is_zero() || self.retry_period >= self.renew_deadline {
+            return fail(format!(
+                "--lease-retry-period ({:?}) must be above zero and shorter than --lease-renew-deadline ({:?})",
+                self.retry_period, self.renew_deadline
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for Settings {
@@ -95,6 +144,7 @@ impl Default for Settings {
             leader_election: None,
             max_disbands_per_hour: None,
             late_create_bound: Duration::from_secs(120),
+            reconcile_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -108,6 +158,8 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// Claims won recently by this replica.
     pub claims: claims::ClaimCache,
+    /// Whether provider writes may start: check it right before each one.
+    pub fence: fence::Fence,
     recorder: Recorder,
     groups: Store<ChatGroup>,
     backoffs: Mutex<HashMap<String, ExponentialBackoff>>,
@@ -249,6 +301,9 @@ pub async fn run(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    if let Some(election) = &settings.leader_election {
+        election.validate()?;
+    }
     check_crds(client.clone(), settings.namespace.clone()).await?;
     let shutdown = shutdown.shared();
     let mut registry = Registry::default();
@@ -293,6 +348,7 @@ pub async fn run(
             group_controller,
             providers,
             metrics,
+            fence::Fence::open(),
             shutdown,
         )
         .await;
@@ -306,7 +362,7 @@ pub async fn run(
         identity,
         election,
         shutdown.clone(),
-        |lost| async move {
+        |fence, lost| async move {
             let until = futures::future::select(shutdown, lost).map(|_| ());
             run_controllers(
                 client,
@@ -314,6 +370,7 @@ pub async fn run(
                 group_controller,
                 providers,
                 metrics,
+                fence,
                 until,
             )
             .await
@@ -341,10 +398,19 @@ fn run_controllers(
     group_controller: Controller<ChatGroup>,
     providers: Providers,
     metrics: Arc<Metrics>,
+    fence: fence::Fence,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> BoxFuture<'static, ()> {
     async move {
-        let shutdown = shutdown.shared();
+        // Everything stops when the fence closes (renew deadline passed, lease lost),
+        // whoever noticed first: the lease loop, a reconcile's check, or its timer.
+        let closed = {
+            let fence = fence.clone();
+            async move { fence.closed().await }
+        };
+        let shutdown = futures::future::select(Box::pin(shutdown), Box::pin(closed))
+            .map(|_| ())
+            .shared();
         let wc = watcher::Config::default();
         let providers_api: Api<ChatProvider> = scoped(&client, &settings.namespace);
         let secrets_api: Api<PartialObjectMeta<Secret>> = match &settings.namespace {
@@ -363,6 +429,7 @@ fn run_controllers(
             providers,
             recorder: Recorder::new(client.clone(), reporter),
             claims: claims::ClaimCache::default(),
+            fence,
             disband_guard: guard::DisbandGuard::new(settings.max_disbands_per_hour),
             groups: group_store.clone(),
             backoffs: Mutex::default(),

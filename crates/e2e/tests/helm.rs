@@ -437,6 +437,7 @@ async fn the_operators_requests_in_an_end_to_end_run_are_exactly_what_the_chart_
         lease_name: "chatgroup-operator".into(),
         lease_namespace: "default".into(),
         lease_duration: Duration::from_secs(15),
+        ..LeaderElection::default()
     });
     let env = Env::start_with(settings).await.expect("environment");
     let wait = Duration::from_secs(30);

@@ -75,7 +75,7 @@ pub fn lease_rules() -> BTreeSet<RuleKey> {
     BTreeSet::from([rule(
         "coordination.k8s.io",
         "leases",
-        &["get", "create", "patch"],
+        &["get", "create", "update"],
     )])
 }
 

@@ -35,6 +35,8 @@ fn start(env: &Env, instance: &str) -> anyhow::Result<Started> {
             lease_name: LEASE_NAME.into(),
             lease_namespace: LEASE_NAMESPACE.into(),
             lease_duration: LEASE,
+            renew_deadline: Duration::from_secs(2),
+            retry_period: Duration::from_millis(500),
         }),
         ..e2e::test_settings()
     };
