@@ -35,9 +35,9 @@ pub enum Error {
     #[error("ChatGroupClaim {claim} cannot be used: {message}")]
     ForeignClaim { claim: String, message: String },
 
-    /// A claim could not be settled this time (it kept changing).
-    #[error("ChatGroupClaim {claim}: {message}")]
-    Claim { claim: String, message: String },
+    /// An object kept changing under this operator's writes; retried later.
+    #[error("{object} kept changing while being written; retrying later")]
+    Contended { object: String },
 
     /// A create whose answer was lost may still take effect: the object waits before
     /// searching again (and before re-creating or releasing anything).
@@ -51,6 +51,12 @@ pub enum Error {
     /// A reconcile took more steps than allowed without reaching a decision.
     #[error("no final decision after {steps} steps; retrying")]
     Undecided { steps: usize },
+
+    /// A reconcile ran past `--reconcile-timeout` and was stopped; retried.
+    #[error(
+        "the reconcile took longer than {after:?} (--reconcile-timeout) and was stopped; retrying"
+    )]
+    TimedOut { after: std::time::Duration },
 
     /// A step ran without what it needs; a bug, retried.
     #[error("internal error: {0}")]
@@ -121,7 +127,7 @@ impl Error {
             Error::NotOwned { .. } => "GroupNotOwned",
             Error::ProviderChanged { .. } => "ProviderChanged",
             Error::ForeignClaim { .. } => "ForeignClaim",
-            Error::Claim { .. } => "ClaimConflict",
+            Error::Contended { .. } => "KubernetesError",
             Error::CreatePending { .. } => "CreatePending",
             Error::DisbandBudgetExhausted { .. } => "DisbandBudgetExhausted",
             Error::Provider(e) => e.class.reason(),
@@ -130,6 +136,7 @@ impl Error {
             Error::Endpoint { .. }
             | Error::Leadership(_)
             | Error::Undecided { .. }
+            | Error::TimedOut { .. }
             | Error::Internal(_) => "OperatorError",
             Error::Finalizer(inner) => match inner.as_ref() {
                 kube::runtime::finalizer::Error::ApplyFailed(e)

@@ -82,6 +82,9 @@ struct RunArgs {
     /// waits this long before re-creating or giving up).
     #[arg(long, env = "CHATGROUP_LATE_CREATE_BOUND", default_value = "2m", value_parser = humantime::parse_duration)]
     late_create_bound: Duration,
+    /// Namespace where the operator keeps its disband ledger (a ConfigMap): its own.
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    state_namespace: String,
     /// Name this replica reports in Events and holds the lease under (the pod name).
     #[arg(long, env = "HOSTNAME", default_value = "chatgroup-operator")]
     instance: String,
@@ -133,6 +136,7 @@ async fn main() -> anyhow::Result<()> {
                 max_disbands_per_hour: std::num::NonZeroU32::new(args.max_disbands_per_hour),
                 late_create_bound: args.late_create_bound,
                 reconcile_timeout: args.reconcile_timeout,
+                state_namespace: args.state_namespace,
                 leader_election: args.leader_elect.then_some(LeaderElection {
                     lease_name: args.lease_name,
                     lease_namespace: args.lease_namespace,

@@ -104,9 +104,8 @@ pub async fn claim(
             Err(e) => return Err(Error::kube(format!("take over ChatGroupClaim {name}"), e)),
         }
     }
-    Err(Error::Claim {
-        claim: name,
-        message: format!("it changed {ATTEMPTS} times while being claimed; retrying later"),
+    Err(Error::Contended {
+        object: format!("ChatGroupClaim {name}"),
     })
 }
 

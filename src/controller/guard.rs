@@ -1,42 +1,168 @@
 //! A blast-radius guard: at most N disbands per hour across the operator. A bad
 //! commit, a removed CRD or a deleted namespace can ask for hundreds of irreversible
 //! disbands at once; past the budget they wait (finalizers kept, a condition and an
-//! Event say why) instead of going through. Only disbands the provider confirmed
-//! count: a reservation whose call failed is given back.
+//! Event say why) instead of going through. A disband counts from the moment it is
+//! reserved, before the provider is called; a reservation whose call failed, or found
+//! the group already gone, is given back.
+//!
+//! The ledger is a list of instants kept in a ConfigMap (see [`GuardStore`]), so the
+//! count survives a restart and a change of leader. This module holds the rules;
+//! the store only loads and saves.
 
-use std::collections::VecDeque;
 use std::num::NonZeroU32;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use kube::api::{Api, ObjectMeta, PostParams};
+use kube::Client;
+
+use crate::{Error, Result};
 
 const WINDOW: Duration = Duration::from_secs(3600);
 
-#[derive(Debug, Default)]
-struct Ledger {
-    /// When each confirmed disband of the last hour happened, oldest first.
-    done: VecDeque<Instant>,
-    /// Disbands reserved and not yet confirmed or given back.
-    in_flight: u32,
+/// When each counted disband of the last hour was reserved (unsorted).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ledger(pub Vec<Timestamp>);
+
+impl Ledger {
+    /// The entries still inside the hour that ends at `now`.
+    fn recent(&self, now: Timestamp) -> Vec<Timestamp> {
+        let window = SignedDuration::try_from(WINDOW).unwrap_or(SignedDuration::MAX);
+        let mut recent: Vec<Timestamp> = self
+            .0
+            .iter()
+            .copied()
+            .filter(|t| now.duration_since(*t) < window)
+            .collect();
+        recent.sort();
+        recent
+    }
+
+    /// Counts one more disband at `now`, or says how long until one is free.
+    pub fn reserve(&self, limit: NonZeroU32, now: Timestamp) -> Result<Ledger, Duration> {
+        let mut recent = self.recent(now);
+        if recent.len() >= limit.get() as usize {
+            let frees_at = recent[recent.len() - limit.get() as usize] + WINDOW;
+            let wait = frees_at.duration_since(now).unsigned_abs();
+            return Err(wait.max(Duration::from_secs(1)));
+        }
+        recent.push(now);
+        Ok(Ledger(recent))
+    }
+
+    /// Gives back the disband reserved at `at`.
+    pub fn give_back(&self, at: Timestamp) -> Ledger {
+        let mut entries = self.0.clone();
+        if let Some(i) = entries.iter().position(|t| *t == at) {
+            entries.remove(i);
+        }
+        Ledger(entries)
+    }
+
+    fn encode(&self) -> String {
+        let mut entries = self.0.clone();
+        entries.sort();
+        entries
+            .iter()
+            .map(Timestamp::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn decode(text: &str) -> Ledger {
+        Ledger(
+            text.lines()
+                .filter_map(|line| line.trim().parse().ok())
+                .collect(),
+        )
+    }
 }
 
-/// Disbands allowed per hour; `None` means unlimited.
-#[derive(Debug)]
+/// Loads and saves the ledger: one ConfigMap, written under its resourceVersion so
+/// two writers never lose each other's entries.
+pub struct GuardStore {
+    api: Api<ConfigMap>,
+    name: String,
+}
+
+const LEDGER_KEY: &str = "disbands";
+
+impl GuardStore {
+    pub fn new(client: Client, namespace: &str, name: &str) -> GuardStore {
+        GuardStore {
+            api: Api::namespaced(client, namespace),
+            name: name.to_string(),
+        }
+    }
+
+    fn error(&self, action: &str, e: kube::Error) -> Error {
+        Error::kube(
+            format!("{action} disband ledger ConfigMap {}", self.name),
+            e,
+        )
+    }
+
+    /// Applies `change` to the stored ledger and saves it; retried on a conflict.
+    /// Returns what `change` returned.
+    async fn update<T>(&self, change: impl Fn(&Ledger) -> Result<(Ledger, T)>) -> Result<T> {
+        for _ in 0..5 {
+            let current = self.api.get_opt(&self.name).await;
+            let current = current.map_err(|e| self.error("read", e))?;
+            let ledger = current
+                .as_ref()
+                .and_then(|c| c.data.as_ref()?.get(LEDGER_KEY).map(|t| Ledger::decode(t)))
+                .unwrap_or_default();
+            let (next, answer) = change(&ledger)?;
+            let mut object = current.unwrap_or_else(|| ConfigMap {
+                metadata: ObjectMeta {
+                    name: Some(self.name.clone()),
+                    ..ObjectMeta::default()
+                },
+                ..ConfigMap::default()
+            });
+            let exists = object.metadata.resource_version.is_some();
+            object.data = Some([(LEDGER_KEY.to_string(), next.encode())].into());
+            let params = PostParams::default();
+            let saved = if exists {
+                self.api.replace(&self.name, &params, &object).await
+            } else {
+                self.api.create(&params, &object).await
+            };
+            match saved {
+                Ok(_) => return Ok(answer),
+                Err(kube::Error::Api(status)) if status.code == 409 => continue,
+                Err(e) => return Err(self.error("write", e)),
+            }
+        }
+        Err(Error::Contended {
+            object: format!("disband ledger ConfigMap {}", self.name),
+        })
+    }
+}
+
+/// Disbands allowed per hour across the operator; unlimited when `per_hour` is `None`
+/// (then nothing is stored).
 pub struct DisbandGuard {
     per_hour: Option<NonZeroU32>,
-    ledger: Mutex<Ledger>,
+    store: Option<GuardStore>,
+    /// One reservation at a time, so this replica never conflicts with itself.
+    turn: tokio::sync::Mutex<()>,
 }
 
-/// A reserved disband; [`confirm`](Reservation::confirm) it once the provider answered,
-/// or drop it to give the reservation back.
-pub struct Reservation<'a> {
-    guard: Option<&'a DisbandGuard>,
+/// A counted disband; [`give_back`](DisbandGuard::give_back) it if the provider did
+/// not disband the group.
+#[derive(Debug)]
+pub struct Reservation {
+    at: Option<Timestamp>,
 }
 
 impl DisbandGuard {
-    pub fn new(per_hour: Option<NonZeroU32>) -> Self {
+    pub fn new(per_hour: Option<NonZeroU32>, store: Option<GuardStore>) -> Self {
         DisbandGuard {
             per_hour,
-            ledger: Mutex::default(),
+            store: per_hour.and(store),
+            turn: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -44,52 +170,35 @@ impl DisbandGuard {
         self.per_hour.map_or(0, NonZeroU32::get)
     }
 
-    /// Reserves one disband, or says how long until one is free.
-    pub fn reserve(&self) -> Result<Reservation<'_>, Duration> {
-        let Some(limit) = self.per_hour else {
-            return Ok(Reservation { guard: None });
+    /// Counts one disband (stored before it returns), or fails with
+    /// [`Error::DisbandBudgetExhausted`] for `group_id`.
+    pub async fn reserve(&self, group_id: &str) -> Result<Reservation> {
+        let (Some(limit), Some(store)) = (self.per_hour, &self.store) else {
+            return Ok(Reservation { at: None });
         };
-        let now = Instant::now();
-        let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
-        while ledger
-            .done
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= WINDOW)
-        {
-            ledger.done.pop_front();
-        }
-        if ledger.done.len() as u32 + ledger.in_flight >= limit.get() {
-            let oldest = ledger.done.front().map_or(now, |t| *t);
-            return Err((oldest + WINDOW)
-                .saturating_duration_since(now)
-                .max(Duration::from_secs(1)));
-        }
-        ledger.in_flight += 1;
-        Ok(Reservation { guard: Some(self) })
+        let _turn = self.turn.lock().await;
+        let now = Timestamp::now();
+        store
+            .update(|ledger| match ledger.reserve(limit, now) {
+                Ok(next) => Ok((next, Reservation { at: Some(now) })),
+                Err(wait) => Err(Error::DisbandBudgetExhausted {
+                    per_hour: limit.get(),
+                    group_id: group_id.to_string(),
+                    retry_in: wait,
+                }),
+            })
+            .await
     }
 
-    fn settle(&self, confirmed: bool) {
-        let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
-        ledger.in_flight = ledger.in_flight.saturating_sub(1);
-        if confirmed {
-            ledger.done.push_back(Instant::now());
-        }
-    }
-}
-
-impl Reservation<'_> {
-    /// The provider confirmed the disband: it counts toward the hour.
-    pub fn confirm(mut self) {
-        if let Some(guard) = self.guard.take() {
-            guard.settle(true);
-        }
-    }
-}
-
-impl Drop for Reservation<'_> {
-    fn drop(&mut self) {
-        if let Some(guard) = self.guard.take() {
-            guard.settle(false);
+    /// The provider did not disband the group: the reservation no longer counts. A
+    /// failure to store that is logged; the entry then counts until it ages out.
+    pub async fn give_back(&self, reservation: Reservation) {
+        let (Some(at), Some(store)) = (reservation.at, &self.store) else {
+            return;
+        };
+        let _turn = self.turn.lock().await;
+        if let Err(error) = store.update(|l| Ok((l.give_back(at), ()))).await {
+            tracing::warn!(%error, "could not give back a disband reservation");
         }
     }
 }
@@ -98,44 +207,42 @@ impl Drop for Reservation<'_> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn an_unlimited_guard_never_holds_a_disband() {
-        let guard = DisbandGuard::new(None);
-        assert!((0..1000).all(|_| guard.reserve().map(Reservation::confirm).is_ok()));
+    fn at(seconds: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + seconds).unwrap()
+    }
+
+    fn limit(n: u32) -> NonZeroU32 {
+        NonZeroU32::new(n).unwrap()
     }
 
     #[test]
-    fn the_disband_past_the_budget_is_held_for_most_of_the_hour() {
-        let guard = DisbandGuard::new(NonZeroU32::new(3));
-        for _ in 0..3 {
-            guard.reserve().expect("within budget").confirm();
+    fn the_disband_past_the_budget_waits_until_the_oldest_leaves_the_hour() {
+        let mut ledger = Ledger::default();
+        for s in [0, 10, 20] {
+            ledger = ledger.reserve(limit(3), at(s)).expect("within budget");
         }
-        let wait = guard
-            .reserve()
-            .err()
-            .expect("the fourth disband in an hour is held");
-        assert!(wait > Duration::from_secs(3500), "{wait:?}");
-    }
-
-    #[test]
-    fn a_failed_disband_gives_its_reservation_back() {
-        let guard = DisbandGuard::new(NonZeroU32::new(1));
-        drop(guard.reserve().expect("within budget"));
-        guard
-            .reserve()
-            .expect("the failed attempt did not count")
-            .confirm();
-        assert!(guard.reserve().is_err());
-    }
-
-    #[test]
-    fn reservations_in_flight_count_against_the_budget() {
-        let guard = DisbandGuard::new(NonZeroU32::new(1));
-        let first = guard.reserve().expect("within budget");
+        let wait = ledger
+            .reserve(limit(3), at(30))
+            .expect_err("fourth in an hour");
+        assert_eq!(wait, Duration::from_secs(3600 - 30));
         assert!(
-            guard.reserve().is_err(),
-            "a concurrent second disband waits"
+            ledger.reserve(limit(3), at(3600)).is_ok(),
+            "the first aged out"
         );
-        first.confirm();
+    }
+
+    #[test]
+    fn a_given_back_reservation_frees_its_place() {
+        let ledger = Ledger::default().reserve(limit(1), at(0)).unwrap();
+        assert!(ledger.reserve(limit(1), at(1)).is_err());
+        let ledger = ledger.give_back(at(0));
+        assert!(ledger.reserve(limit(1), at(1)).is_ok());
+    }
+
+    #[test]
+    fn the_ledger_reads_back_what_it_wrote_and_skips_garbage() {
+        let ledger = Ledger(vec![at(5), at(1)]);
+        let text = format!("{}\nnot a time\n", ledger.encode());
+        assert_eq!(Ledger::decode(&text), Ledger(vec![at(1), at(5)]));
     }
 }

@@ -45,6 +45,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// the provider confirmed the disband (or the policy is Orphan).
 pub const FINALIZER: &str = "im.chatgroup.dev/disband";
 
+/// The ConfigMap (in `Settings::state_namespace`) that holds the disband ledger.
+pub const DISBAND_LEDGER: &str = "chatgroup-operator-disband-ledger";
+
 /// How the controllers run.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -73,6 +76,8 @@ pub struct Settings {
     pub late_create_bound: Duration,
     /// The longest a reconcile may run; past it, it is cancelled and retried.
     pub reconcile_timeout: Duration,
+    /// Where the operator keeps its own state (the disband ledger): its namespace.
+    pub state_namespace: String,
 }
 
 /// Leader election through a coordination.k8s.io/v1 Lease.
@@ -145,6 +150,7 @@ impl Default for Settings {
             max_disbands_per_hour: None,
             late_create_bound: Duration::from_secs(120),
             reconcile_timeout: Duration::from_secs(60),
+            state_namespace: "default".into(),
         }
     }
 }
@@ -255,12 +261,17 @@ async fn reconcile(cached: Arc<ChatGroup>, ctx: Arc<Context>) -> Result<Action> 
         let Some(group) = fresh else {
             return Ok(Action::await_change());
         };
-        finalizer(&api, FINALIZER, Arc::new(group), |event| async {
+        let steps = finalizer(&api, FINALIZER, Arc::new(group), |event| async {
             let (FinalizerEvent::Apply(g) | FinalizerEvent::Cleanup(g)) = event;
             act::GroupReconcile::new(g, &ctx).run().await
-        })
-        .await
-        .map_err(|e| Error::Finalizer(Box::new(e)))
+        });
+        // Bounded, so a stuck call cannot outlive this replica's leadership unnoticed;
+        // whatever it left half done is found again from status on the next attempt.
+        let limit = ctx.settings.reconcile_timeout;
+        match tokio::time::timeout(limit, steps).await {
+            Ok(result) => result.map_err(|e| Error::Finalizer(Box::new(e))),
+            Err(_) => Err(Error::TimedOut { after: limit }),
+        }
     }
     .instrument(span)
     .await;
@@ -430,7 +441,14 @@ fn run_controllers(
             recorder: Recorder::new(client.clone(), reporter),
             claims: claims::ClaimCache::default(),
             fence,
-            disband_guard: guard::DisbandGuard::new(settings.max_disbands_per_hour),
+            disband_guard: guard::DisbandGuard::new(
+                settings.max_disbands_per_hour,
+                Some(guard::GuardStore::new(
+                    client.clone(),
+                    &settings.state_namespace,
+                    DISBAND_LEDGER,
+                )),
+            ),
             groups: group_store.clone(),
             backoffs: Mutex::default(),
             metrics,

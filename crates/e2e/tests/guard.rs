@@ -79,3 +79,36 @@ async fn a_mass_delete_disbands_only_the_hourly_budget_and_holds_the_rest() -> a
     assert!(env.sim_group(side, &id).is_some());
     Ok(())
 }
+
+#[tokio::test]
+async fn the_hourly_count_survives_an_operator_restart() -> anyhow::Result<()> {
+    let mut settings = e2e::test_settings();
+    settings.max_disbands_per_hour = NonZeroU32::new(1);
+    let mut env = Env::start_with(settings).await?;
+    let side = Side::Tencent;
+    for name in ["before", "after"] {
+        env.apply_group(&fixtures::group(
+            name,
+            side.provider(),
+            side.group_type(),
+            &format!("name: {name}\n"),
+        ))
+        .await?;
+        env.wait_group(name, WAIT, |g| ready_with(g, "Available"))
+            .await?;
+    }
+    env.delete_group("before").await?;
+    env.wait_gone("before", WAIT).await?;
+
+    // A new process (a restart, or another replica taking the lease) reads the
+    // hour's count from the cluster, not from its own empty memory.
+    env.stop_operator().await;
+    env.start_operator();
+    env.delete_group("after").await?;
+    env.wait_group("after", WAIT, |g| {
+        condition(g, "Reconciling").is_some_and(|c| c.1 == "DisbandBudgetExhausted")
+    })
+    .await?;
+    assert_eq!(env.executed(side, Op::Disband), 1, "held past the budget");
+    Ok(())
+}

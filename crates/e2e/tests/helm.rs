@@ -19,7 +19,7 @@ use kube_sim::RequestRecord;
 use serde_json::json;
 
 pub use rbac::{check_request_log, check_requests, rendered_rules, RbacReport};
-use rbac::{claim_rules, lease_rules, operator_rules, rule_set};
+use rbac::{claim_rules, lease_rules, ledger_rules, operator_rules, rule_set};
 use support::{
     chart_dir, container_env, copy_dir, crds_in, create_namespace, helm, helm_install, install,
     start_sim, workspace, TempDir, FULLNAME, RELEASE_NS,
@@ -149,14 +149,19 @@ async fn watching_all_namespaces_grants_exactly_the_operator_rules_cluster_wide(
         .iter()
         .map(|r| (r.metadata.namespace.clone(), r.metadata.name.clone()))
         .collect();
+    let release_ns = Some(RELEASE_NS.to_string());
     assert_eq!(
         names,
-        [(
-            Some(RELEASE_NS.into()),
-            Some(format!("{FULLNAME}-leader-election"))
-        )]
+        [
+            (
+                release_ns.clone(),
+                Some(format!("{FULLNAME}-disband-ledger"))
+            ),
+            (release_ns, Some(format!("{FULLNAME}-leader-election"))),
+        ]
     );
-    assert_eq!(rule_set(&roles.items[0].rules), lease_rules());
+    assert_eq!(rule_set(&roles.items[0].rules), ledger_rules());
+    assert_eq!(rule_set(&roles.items[1].rules), lease_rules());
     let rb = Api::<RoleBinding>::namespaced(env.client.clone(), RELEASE_NS)
         .get(&format!("{FULLNAME}-leader-election"))
         .await
@@ -192,13 +197,22 @@ async fn watching_one_namespace_grants_a_role_there_and_only_claims_cluster_wide
         .list(&lp)
         .await
         .expect("list");
+    let names: Vec<_> = roles
+        .items
+        .iter()
+        .map(|r| (r.metadata.namespace.as_deref(), r.metadata.name.as_deref()))
+        .collect();
+    let ledger = format!("{FULLNAME}-disband-ledger");
     assert_eq!(
-        roles.items.len(),
-        1,
+        names,
+        [
+            (Some("chat"), Some(FULLNAME)),
+            (Some(RELEASE_NS), Some(ledger.as_str()))
+        ],
         "no leader-election Role when it is off"
     );
-    assert_eq!(roles.items[0].metadata.namespace.as_deref(), Some("chat"));
     assert_eq!(rule_set(&roles.items[0].rules), operator_rules());
+    assert_eq!(rule_set(&roles.items[1].rules), ledger_rules());
     let rb = Api::<RoleBinding>::namespaced(client.clone(), "chat")
         .get(FULLNAME)
         .await
@@ -433,6 +447,8 @@ async fn the_operators_requests_in_an_end_to_end_run_are_exactly_what_the_chart_
 
     let rules = rendered_rules(json!({})).await;
     let mut settings = e2e::test_settings();
+    // The chart's default budget: the ledger's ConfigMap is used.
+    settings.max_disbands_per_hour = std::num::NonZeroU32::new(30);
     settings.leader_election = Some(LeaderElection {
         lease_name: "chatgroup-operator".into(),
         lease_namespace: "default".into(),

@@ -40,7 +40,7 @@ impl GroupReconcile<'_> {
             marker: self.uid.clone(),
             attributes,
         };
-        let outcome = self.client()?.create_group(&request).await?;
+        let outcome = self.writer()?.create_group(&request).await?;
         self.created(request, outcome).await
     }
 
@@ -181,7 +181,7 @@ impl GroupReconcile<'_> {
         if !resolved.capabilities.carries_marker || group.marker.as_deref() == Some(&self.uid) {
             return Ok(());
         }
-        let client = resolved.client.clone();
+        let client = self.writer()?;
         match client.stamp(&self.key(&group.id), &self.uid).await? {
             Stamp::Written => group.marker = Some(self.uid.clone()),
             Stamp::Unsupported => {}
@@ -197,7 +197,7 @@ impl GroupReconcile<'_> {
     /// Writes only what differs, then transfers ownership if the owner changed.
     pub(super) async fn converge(&mut self, observed: ObservedGroup) -> Result<()> {
         self.check_attributes()?;
-        let client = self.client()?;
+        let client = self.writer()?;
         let desired = plan::desired_attributes(&self.group.spec);
         let key = self.key(&observed.id);
         let changes = plan::attribute_changes(&desired, &observed);

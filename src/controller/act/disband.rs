@@ -9,30 +9,27 @@ use super::{Flow, GroupReconcile};
 use crate::controller::ownership::Release;
 use crate::controller::status::{self, Report};
 use crate::provider::DisbandOutcome;
-use crate::{Error, Result};
+use crate::Result;
 
 impl GroupReconcile<'_> {
     /// Disbands `group_id` through the blast-radius guard. Returns whether the
     /// provider disbanded it now (`false`: it was already gone).
     async fn disband_call(&mut self, group_id: &str) -> Result<bool> {
         let key = self.key(group_id);
-        let client = self.client()?;
+        let client = self.writer()?;
         let guard = &self.ctx.disband_guard;
-        let reservation = guard
-            .reserve()
-            .map_err(|wait| Error::DisbandBudgetExhausted {
-                per_hour: guard.per_hour(),
-                group_id: group_id.to_string(),
-                retry_in: wait,
-            })?;
-        // Only a group the provider really disbanded counts toward the hour; a failed
-        // call or one that found the group gone gives its reservation back.
-        match client.disband(&key).await? {
-            DisbandOutcome::Disbanded(_) => {
-                reservation.confirm();
-                Ok(true)
+        let reservation = guard.reserve(group_id).await?;
+        // Only a group the provider really disbanded keeps counting toward the hour.
+        match client.disband(&key).await {
+            Ok(DisbandOutcome::Disbanded(_)) => Ok(true),
+            Ok(DisbandOutcome::AlreadyGone(_)) => {
+                guard.give_back(reservation).await;
+                Ok(false)
             }
-            DisbandOutcome::AlreadyGone(_) => Ok(false),
+            Err(error) => {
+                guard.give_back(reservation).await;
+                Err(error.into())
+            }
         }
     }
 

@@ -166,6 +166,13 @@ impl<'a> GroupReconcile<'a> {
         Ok(self.resolved()?.client.clone())
     }
 
+    /// The client for a write: only while this replica may still write (it leads, and
+    /// its renew deadline has not passed, checked now).
+    fn writer(&self) -> Result<Arc<dyn GroupProvider>> {
+        self.ctx.fence.check()?;
+        self.client()
+    }
+
     /// Resolves the ChatProvider; on delete, a ChatProvider being deleted still serves.
     async fn resolve_provider(&mut self) -> Result<()> {
         let (namespace, name) = (self.namespace(), &self.group.spec.provider_ref.name);
@@ -233,6 +240,7 @@ impl<'a> GroupReconcile<'a> {
         let result = if self.ctx.claims.held(&name, &self.uid) {
             ClaimResult::Held
         } else {
+            self.ctx.fence.check()?;
             claims::claim(&self.ctx.client, &app, &group_id, &self.holder()).await?
         };
         if result == ClaimResult::Held {
@@ -259,6 +267,7 @@ impl<'a> GroupReconcile<'a> {
         ids.sort();
         ids.dedup();
         for id in ids {
+            self.ctx.fence.check()?;
             claims::release(&self.ctx.client, &app, &id, &self.uid).await?;
             self.ctx
                 .claims

@@ -71,6 +71,11 @@ pub fn claim_rules() -> BTreeSet<RuleKey> {
     )])
 }
 
+/// The disband ledger's ConfigMap, in the release namespace.
+pub fn ledger_rules() -> BTreeSet<RuleKey> {
+    BTreeSet::from([rule("", "configmaps", &["get", "create", "update"])])
+}
+
 pub fn lease_rules() -> BTreeSet<RuleKey> {
     BTreeSet::from([rule(
         "coordination.k8s.io",
