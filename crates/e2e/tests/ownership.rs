@@ -467,3 +467,59 @@ async fn a_cluster_rebuilt_from_git_adopts_the_teams_and_the_old_teardown_leaves
     assert!(old.sim_group(side, &id).is_none());
     Ok(())
 }
+
+#[tokio::test]
+async fn a_claim_written_by_hand_for_another_group_is_refused_by_name() -> anyhow::Result<()> {
+    use chatgroup_operator::api::{ChatGroupClaim, ChatGroupClaimSpec, ClaimHolder};
+    use kube::api::PostParams;
+
+    let env = Env::start().await?;
+    let app_id = TencentSimConfig::default().sdk_app_id.to_string();
+    // The object named for "hand-made", but describing another group.
+    let name = ChatGroupClaimSpec::object_name("tencent", &app_id, "hand-made");
+    let spec = ChatGroupClaimSpec {
+        provider: "tencent".into(),
+        app_id,
+        group_id: "something-else".into(),
+        holder: ClaimHolder {
+            namespace: NAMESPACE.into(),
+            name: "nobody".into(),
+            uid: "1".into(),
+        },
+    };
+    Api::<ChatGroupClaim>::all(env.client.clone())
+        .create(&PostParams::default(), &ChatGroupClaim::new(&name, spec))
+        .await?;
+    let side = Side::Tencent;
+    env.apply_group(&manifest("hand", side, "groupId: hand-made\n"))
+        .await?;
+    let stalled = env
+        .wait_group("hand", WAIT, |g| {
+            reason(g, "Stalled").as_deref() == Some("ForeignClaim")
+        })
+        .await?;
+    let text = message(&stalled, "Stalled");
+    assert!(text.contains(&name), "names the claim object: {text}");
+    assert_eq!(env.writes(side), 0, "nothing created");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_netease_team_id_that_is_not_a_number_is_refused_before_any_call() -> anyhow::Result<()> {
+    let env = Env::start().await?;
+    let side = Side::Netease;
+    env.apply_group(&manifest("bad-id", side, "groupId: ops-room\n"))
+        .await?;
+    let stalled = env
+        .wait_group("bad-id", WAIT, |g| {
+            reason(g, "Stalled").as_deref() == Some("InvalidSpec")
+        })
+        .await?;
+    let text = message(&stalled, "Stalled");
+    assert!(
+        text.contains("spec.groupId") && text.contains("decimal"),
+        "{text}"
+    );
+    assert_eq!(env.call_count(side), 0);
+    Ok(())
+}
