@@ -9,7 +9,7 @@ use axum::extract::Request;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::faults::{lock, FaultSet};
+use crate::faults::{lock, FaultDecision, FaultSet};
 use crate::ratelimit::RateLimits;
 use crate::server::ConnAbort;
 use crate::types::{FaultKind, RecordedCall};
@@ -117,7 +117,41 @@ impl Incoming {
             code: 0,
             executed: false,
             trace_id: None,
+            dropped: false,
         }
+    }
+}
+
+/// What a handler decided to send back, before the after-execution faults.
+pub(crate) enum Answer {
+    Body(Response),
+    /// An injected transport fault that replaces the answer.
+    Transport(FaultKind),
+}
+
+/// Logs the call, then delivers its answer as the fault decision says: at
+/// once, late (`latency_after`), or never (`drop_after`). The call is logged
+/// before any delay, so its effect and its log entry are visible at once.
+pub(crate) async fn finish(
+    core: &SimCore,
+    mut call: RecordedCall,
+    answer: Answer,
+    decision: &FaultDecision,
+    req: &Incoming,
+) -> Response {
+    let dropped_now = matches!(answer, Answer::Transport(FaultKind::DropConnection));
+    call.dropped = dropped_now || decision.drop_after;
+    core.record(call);
+    let response = match answer {
+        Answer::Transport(kind) => transport_fault_response(&kind, req).await,
+        Answer::Body(response) => response,
+    };
+    if !decision.latency_after.is_zero() {
+        tokio::time::sleep(decision.latency_after).await;
+    }
+    match (&req.abort, decision.drop_after) {
+        (Some(abort), true) => abort.abort().await,
+        _ => response,
     }
 }
 
@@ -127,13 +161,16 @@ pub(crate) fn transport_fault_code(kind: &FaultKind) -> Option<i64> {
         FaultKind::Http502 => Some(502),
         FaultKind::MalformedJson => Some(200),
         FaultKind::DropConnection => Some(0),
-        FaultKind::Code(_) | FaultKind::Latency(_) => None,
+        FaultKind::Code(_)
+        | FaultKind::Latency(_)
+        | FaultKind::LatencyAfterExecution(_)
+        | FaultKind::DropAfterExecution => None,
     }
 }
 
 /// The answer for a transport fault. Record the call first: a dropped
 /// connection never returns from here.
-pub(crate) async fn transport_fault_response(kind: &FaultKind, req: &Incoming) -> Response {
+async fn transport_fault_response(kind: &FaultKind, req: &Incoming) -> Response {
     match (kind, &req.abort) {
         (FaultKind::DropConnection, Some(abort)) => abort.abort().await,
         (FaultKind::MalformedJson, _) => (
@@ -152,8 +189,13 @@ pub(crate) async fn transport_fault_response(kind: &FaultKind, req: &Incoming) -
 }
 
 pub(crate) fn now_unix() -> i64 {
+    now_ms() / 1000
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
+        .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }

@@ -1,4 +1,5 @@
-//! Fault rules: chosen per call, counted down, applied before the business logic.
+//! Fault rules: chosen per call, counted down; most act before the business
+//! logic, the after-execution kinds act on the answer of a call that ran.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -12,6 +13,10 @@ pub(crate) struct FaultDecision {
     pub latency: Duration,
     /// A fault that replaces the real answer.
     pub fatal: Option<FaultKind>,
+    /// Total delay between executing the call and answering it.
+    pub latency_after: Duration,
+    /// Close the connection instead of answering, after executing.
+    pub drop_after: bool,
 }
 
 #[derive(Debug, Default)]
@@ -28,7 +33,8 @@ impl FaultSet {
         lock(&self.rules).clear();
     }
 
-    /// Rolls every matching rule once; latencies add up, the first fatal rule wins.
+    /// Rolls every matching rule once; latencies add up, the first fatal rule
+    /// wins (and stops the roll), after-execution effects accumulate.
     pub fn decide(&self, api: &str) -> FaultDecision {
         let mut rules = lock(&self.rules);
         let mut decision = FaultDecision::default();
@@ -44,6 +50,8 @@ impl FaultSet {
             }
             match &rule.kind {
                 FaultKind::Latency(d) => decision.latency += *d,
+                FaultKind::LatencyAfterExecution(d) => decision.latency_after += *d,
+                FaultKind::DropAfterExecution => decision.drop_after = true,
                 other => decision.fatal = Some(other.clone()),
             }
         }
@@ -97,6 +105,25 @@ mod tests {
         assert_eq!(d.fatal, None);
         set.clear();
         assert_eq!(set.decide("x"), FaultDecision::default());
+    }
+
+    #[test]
+    fn after_execution_effects_accumulate_beside_a_before_latency() {
+        let set = FaultSet::default();
+        let ms = Duration::from_millis;
+        set.add(Fault::times(
+            None,
+            FaultKind::LatencyAfterExecution(ms(7)),
+            1,
+        ));
+        set.add(Fault::times(None, FaultKind::DropAfterExecution, 1));
+        set.add(Fault::times(None, FaultKind::Latency(ms(3)), 1));
+        let d = set.decide("a");
+        assert_eq!(
+            (d.latency, d.latency_after, d.drop_after, d.fatal),
+            (ms(3), ms(7), true, None)
+        );
+        assert_eq!(set.decide("a"), FaultDecision::default());
     }
 
     #[test]

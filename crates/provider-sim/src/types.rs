@@ -21,6 +21,10 @@ pub struct RecordedCall {
     pub executed: bool,
     /// NetEase `X-custom-traceid`.
     pub trace_id: Option<String>,
+    /// True when the connection was closed without an answer (an injected
+    /// [`FaultKind::DropConnection`] or [`FaultKind::DropAfterExecution`]).
+    /// After execution, `code` is the code of the answer that never arrived.
+    pub dropped: bool,
 }
 
 // Hand-written so a failing assertion never prints a UserSig.
@@ -35,6 +39,7 @@ impl std::fmt::Debug for RecordedCall {
             .field("code", &self.code)
             .field("executed", &self.executed)
             .field("trace_id", &self.trace_id)
+            .field("dropped", &self.dropped)
             .finish()
     }
 }
@@ -104,11 +109,15 @@ impl Fault {
 }
 
 /// What an injected fault does to a call.
+///
+/// The first five act before the call runs; the `*AfterExecution` kinds let the
+/// call take effect at once and then spoil only its answer, which is how a
+/// provider looks when a create succeeded but its answer was lost or late.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FaultKind {
     /// Answer this business code without executing the call.
     Code(i64),
-    /// Delay the call, then execute it normally.
+    /// Delay the call, then execute it normally (latency before execution).
     Latency(Duration),
     /// Close the connection without any response; the call is not executed.
     DropConnection,
@@ -116,6 +125,22 @@ pub enum FaultKind {
     Http502,
     /// HTTP 200 with a body that is not JSON; the call is not executed.
     MalformedJson,
+    /// Execute the call at once (its effect is visible to other calls
+    /// immediately), then hold its answer back for this long.
+    LatencyAfterExecution(Duration),
+    /// Execute the call, then close the connection without answering.
+    /// Logged with `executed: true` and `dropped: true`.
+    DropAfterExecution,
+}
+
+impl FaultKind {
+    /// True for the kinds that let the call run and act on its answer only.
+    pub fn is_after_execution(&self) -> bool {
+        matches!(
+            self,
+            FaultKind::LatencyAfterExecution(_) | FaultKind::DropAfterExecution
+        )
+    }
 }
 
 #[cfg(test)]
@@ -133,6 +158,7 @@ mod tests {
             code: 0,
             executed: true,
             trace_id: None,
+            dropped: false,
         };
         let text = format!("{call:?}");
         assert!(!text.contains("SECRETSIG"), "{text}");

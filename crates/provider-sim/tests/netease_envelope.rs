@@ -289,3 +289,61 @@ async fn an_unknown_path_is_a_404_and_is_logged() {
     assert_eq!(resp.status(), 404);
     assert_eq!(sim.calls()[0].api, "unknown");
 }
+
+#[tokio::test]
+async fn a_create_answered_late_or_never_has_already_taken_effect() {
+    let sim = sim().await;
+    sim.inject(Fault::times(
+        Some("create"),
+        FaultKind::LatencyAfterExecution(Duration::from_millis(300)),
+        1,
+    ));
+    let ne = Ne::new(&sim);
+    let late = {
+        let ne = &ne;
+        async move { ne.call("POST", "/im/v2.1/teams", create_body()).await }
+    };
+    let watcher = async {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        sim.groups().len()
+    };
+    let start = Instant::now();
+    let (answer, seen_before_answer) = tokio::join!(late, watcher);
+    assert!(start.elapsed() >= Duration::from_millis(300));
+    assert_eq!(
+        (ne_code(&answer), seen_before_answer),
+        (200, 1),
+        "the team exists before its answer arrives"
+    );
+
+    sim.inject(Fault::times(
+        Some("create"),
+        FaultKind::DropAfterExecution,
+        1,
+    ));
+    let result = ne
+        .send(
+            "POST",
+            "/im/v2.1/teams",
+            create_body().map(|b| b.to_string()),
+        )
+        .await;
+    assert!(result.is_err(), "expected no answer, got {result:?}");
+    assert_eq!(sim.groups().len(), 2, "the dropped create still ran");
+    let last = sim.calls_to("create").pop().unwrap();
+    assert_eq!((last.executed, last.dropped, last.code), (true, true, 200));
+}
+
+#[tokio::test]
+async fn a_body_integer_sent_as_a_string_is_refused() {
+    let sim = sim().await;
+    let v = Ne::new(&sim)
+        .call(
+            "POST",
+            "/im/v2.1/teams",
+            Some(json!({"owner_account_id": "alice", "team_type": "1", "name": "n"})),
+        )
+        .await;
+    assert_eq!(ne_code(&v), 414, "{v}");
+    assert!(sim.groups().is_empty());
+}

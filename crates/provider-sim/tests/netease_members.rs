@@ -66,13 +66,16 @@ async fn joined_teams_are_paged_with_a_token() {
     let v = ne.call("GET", path, None).await;
     assert_eq!(ne_code(&v), 200, "{v}");
     let page_ids = |v: &serde_json::Value| {
-        v["data"]["items"]
+        v["data"]["team_info_list"]
             .as_array()
             .unwrap()
             .iter()
             .map(|t| t["team_id"].to_string())
             .collect::<Vec<_>>()
     };
+    // Newest first by default; the order is not documented (the operator's
+    // client must not depend on it).
+    ids.reverse();
     assert_eq!(
         (page_ids(&v), v["data"]["has_more"].as_bool()),
         (ids[..2].to_vec(), Some(true))

@@ -120,7 +120,7 @@ async fn only_the_owner_may_update_or_disband() {
             Some(json!({"team_type": 1, "operator_id": "bob", "name": "x"})),
         )
         .await;
-    assert_eq!(ne_code(&v), 109427);
+    assert_eq!(ne_code(&v), 109432);
     let v = ne
         .call(
             "DELETE",
@@ -128,7 +128,7 @@ async fn only_the_owner_may_update_or_disband() {
             Some(json!({"team_type": 1, "operator_id": "bob"})),
         )
         .await;
-    assert_eq!(ne_code(&v), 109427);
+    assert_eq!(ne_code(&v), 109432);
     assert_eq!(sim.group(&id).unwrap().name, "team");
     let v = ne
         .call(
@@ -277,7 +277,7 @@ async fn batch_get_lists_found_teams_and_invalid_ids() {
     let v = ne
         .call(
             "GET",
-            &format!("/im/v2.1/teams?team_type=1&team_ids=[{a},\"{b}\",42]"),
+            &format!("/im/v2.1/teams?team_type=1&team_ids=[{a},{b},42]"),
             None,
         )
         .await;
@@ -288,7 +288,7 @@ async fn batch_get_lists_found_teams_and_invalid_ids() {
         .iter()
         .map(|t| t["team_id"].to_string())
         .collect();
-    assert_eq!(found, vec![a]);
+    assert_eq!(found, vec![a.clone()]);
     assert_eq!(
         v["data"]["invalid_tids"],
         json!([b.parse::<u64>().unwrap(), 42])
@@ -319,9 +319,63 @@ async fn batch_get_lists_found_teams_and_invalid_ids() {
     assert_eq!(ne_code(&v), 414);
     assert_eq!(
         ne_code(
+            &ne.call(
+                "GET",
+                &format!("/im/v2.1/teams?team_type=1&team_ids=[\"{a}\"]"),
+                None
+            )
+            .await
+        ),
+        414,
+        "the SDKs send team ids as numbers"
+    );
+    assert_eq!(
+        ne_code(
             &ne.call("GET", "/im/v2.1/teams?team_type=1&team_ids=1,2", None)
                 .await
         ),
         414
     );
+}
+
+#[tokio::test]
+async fn a_manager_named_by_the_owner_may_disband() {
+    let sim = sim().await;
+    let ne = Ne::new(&sim);
+    let id = ne_create(
+        &sim,
+        "alice",
+        json!({"configuration": {"agree_mode": 1}, "invite_account_ids": ["bob", "carol"]}),
+    )
+    .await;
+    let add = |operator: &str, manager: &str| {
+        Some(json!({"team_type": 1, "operator_id": operator, "managers": [manager]}))
+    };
+    let path = format!("/im/v2/teams/{id}/actions/add_manager");
+    assert_eq!(
+        ne_code(&ne.call("POST", &path, add("bob", "carol")).await),
+        109427,
+        "only the owner names managers"
+    );
+    assert_eq!(
+        ne_code(&ne.call("POST", &path, add("alice", "bob")).await),
+        200
+    );
+    let v = ne
+        .call(
+            "DELETE",
+            &format!("/im/v2/teams/{id}"),
+            Some(json!({"team_type": 1, "operator_id": "carol"})),
+        )
+        .await;
+    assert_eq!(ne_code(&v), 109432, "a plain member may not disband");
+    let v = ne
+        .call(
+            "DELETE",
+            &format!("/im/v2/teams/{id}"),
+            Some(json!({"team_type": 1, "operator_id": "bob"})),
+        )
+        .await;
+    assert_eq!(ne_code(&v), 200);
+    assert!(sim.group(&id).is_none());
 }

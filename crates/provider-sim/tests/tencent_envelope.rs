@@ -321,3 +321,41 @@ async fn shutdown_stops_the_server() {
         .await
         .is_err());
 }
+
+#[tokio::test]
+async fn random_and_contenttype_are_required_in_the_url() {
+    let sim = TencentSim::start(TencentSimConfig::default())
+        .await
+        .unwrap();
+    let good = tencent_url(
+        &sim.base_url(),
+        "get_group_info",
+        "administrator",
+        &admin_sig(),
+    );
+    let body = json!({"GroupIdList": ["x"]});
+    for (what, url) in [
+        ("no random", good.replace("&random=12345", "")),
+        (
+            "random not a number",
+            good.replace("random=12345", "random=abc"),
+        ),
+        (
+            "random over 32 bits",
+            good.replace("random=12345", "random=4294967296"),
+        ),
+        ("no contenttype", good.replace("&contenttype=json", "")),
+    ] {
+        let v: serde_json::Value = client()
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["ErrorCode"], 60002, "{what}: {v}");
+    }
+    assert!(sim.calls().iter().all(|c| !c.executed));
+}

@@ -4,14 +4,14 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
 use super::auth::check_headers;
 use super::state::{err, Ctx, Input, NErr, NResult, NeteaseState, PARAM};
-use super::{members, teams, NeteaseInner};
-use crate::core::{now_unix, transport_fault_code, transport_fault_response, Incoming};
+use super::{joined, managers, members, teams, NeteaseInner};
+use crate::core::{finish, now_ms, now_unix, transport_fault_code, Answer, Incoming};
 use crate::faults::lock;
 use crate::types::{FaultKind, RecordedCall};
 
@@ -35,7 +35,11 @@ struct Route {
     account_id: Option<String>,
 }
 
-fn route(method: &Method, path: &str) -> Option<Route> {
+/// Route table. Paths and methods: the official SDKs' URL contexts
+/// (`team_v2_url_context.go`, `team_member_v2_url_context.go`) and seed 000
+/// (v2 disband with a JSON body); v2 forms of the v2.1 calls per
+/// `docs/providers/netease-yunxin.md` §1 ("v2 keeps working").
+fn route(method: &str, path: &str) -> Option<Route> {
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let v2 = |v: &str| v == "v2" || v == "v2.1";
     let r = |name, op: Op, params, team_id: Option<&str>, account_id: Option<&str>| Route {
@@ -46,7 +50,7 @@ fn route(method: &Method, path: &str) -> Option<Route> {
         account_id: account_id.map(str::to_string),
     };
     use Params::*;
-    Some(match (method.as_str(), segs.as_slice()) {
+    Some(match (method, segs.as_slice()) {
         ("POST", ["im", v, "teams"]) if v2(v) => r("create", teams::create, Body, None, None),
         ("GET", ["im", v, "teams"]) if v2(v) => r("batch_get", teams::batch_get, Query, None, None),
         ("GET", ["im", v, "teams", id]) if v2(v) => r("get", teams::get, Query, Some(id), None),
@@ -64,21 +68,35 @@ fn route(method: &Method, path: &str) -> Option<Route> {
             Some(id),
             None,
         ),
-        ("GET", ["im", v, "team_members", acc, "actions", "joined_teams"]) if v2(v) => r(
-            "joined_teams",
-            members::joined_teams,
-            Query,
+        ("POST", ["im", "v2", "teams", id, "actions", "add_manager"]) => {
+            r("add_manager", managers::add_manager, Body, Some(id), None)
+        }
+        ("DELETE", ["im", "v2", "teams", id, "actions", "remove_manager"]) => r(
+            "remove_manager",
+            managers::remove_manager,
+            Body,
+            Some(id),
             None,
-            Some(acc),
         ),
+        ("GET", ["im", v, "team_members", acc, "actions", "joined_teams"]) if v2(v) => {
+            r("joined_teams", joined::joined_teams, Query, None, Some(acc))
+        }
         ("POST", ["im", "v2", "team_members"]) => r("invite", members::invite, Body, None, None),
         _ => return None,
     })
 }
 
+/// Methods the path is served with (empty: no such path).
+fn allowed_methods(path: &str) -> Vec<&'static str> {
+    ["GET", "POST", "PATCH", "DELETE"]
+        .into_iter()
+        .filter(|m| route(m, path).is_some())
+        .collect()
+}
+
 pub(crate) async fn handle(State(sim): State<Arc<NeteaseInner>>, req: Request) -> Response {
     let req = Incoming::read(req).await;
-    let route = route(&req.method, &req.path);
+    let route = route(req.method.as_str(), &req.path);
     let api = route.as_ref().map_or("unknown", |r| r.name);
     let mut call = req.call(api);
     call.trace_id = req.header(TRACE_HEADER).filter(|t| !t.is_empty());
@@ -86,32 +104,46 @@ pub(crate) async fn handle(State(sim): State<Arc<NeteaseInner>>, req: Request) -
     if !decision.latency.is_zero() {
         tokio::time::sleep(decision.latency).await;
     }
-    match decision.fatal {
-        Some(FaultKind::Code(code)) => {
-            return answer(&sim, call, Err(err(code, "injected fault")), false)
-        }
-        Some(kind) if transport_fault_code(&kind).is_some() => {
+    let (call, answer) = match (decision.fatal.clone(), route) {
+        (Some(FaultKind::Code(code)), _) => reply(call, Err(err(code, "injected fault")), false),
+        (Some(kind), _) if transport_fault_code(&kind).is_some() => {
             call.code = transport_fault_code(&kind).unwrap_or(0);
-            sim.core.record(call);
-            return with_trace(transport_fault_response(&kind, &req).await, &req);
+            (call, Answer::Transport(kind))
         }
-        _ => {}
-    }
-    let Some(route) = route else {
+        (_, None) => no_route(call, &req),
+        (_, Some(route)) => match run(&sim, &req, &route, call.trace_id.as_deref()) {
+            (Replay::Fresh(result), executed) => reply(call, result, executed),
+            (Replay::Stored(body), _) => {
+                call.code = body["code"].as_i64().unwrap_or(0);
+                (call, Answer::Body(json_response(body)))
+            }
+        },
+    };
+    let answer = match answer {
+        Answer::Body(response) => Answer::Body(with_trace(response, &req)),
+        other => other,
+    };
+    finish(&sim.core, call, answer, &decision, &req).await
+}
+
+/// An unknown path is HTTP 404; a known path with another method is HTTP 405
+/// with `Allow`. What the real gateway answers is unconfirmed.
+fn no_route(mut call: RecordedCall, req: &Incoming) -> (RecordedCall, Answer) {
+    let allowed = allowed_methods(&req.path);
+    let response = if allowed.is_empty() {
         call.code = 404;
-        sim.core.record(call);
-        return with_trace((StatusCode::NOT_FOUND, "no such API").into_response(), &req);
+        (StatusCode::NOT_FOUND, "no such API").into_response()
+    } else {
+        call.code = 405;
+        let allow = allowed.join(", ");
+        (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(header::ALLOW, allow)],
+            "method not allowed",
+        )
+            .into_response()
     };
-    let (result, executed) = run(&sim, &req, &route, call.trace_id.as_deref());
-    let response = match result {
-        Replay::Fresh(result) => answer(&sim, call, result, executed),
-        Replay::Stored(body) => {
-            call.code = body["code"].as_i64().unwrap_or(0);
-            sim.core.record(call);
-            json_response(body)
-        }
-    };
-    with_trace(response, &req)
+    (call, Answer::Body(response))
 }
 
 enum Replay {
@@ -154,7 +186,8 @@ fn run(sim: &NeteaseInner, req: &Incoming, route: &Route, trace: Option<&str>) -
         .map(|a| a.iter().cloned().collect::<HashSet<_>>());
     let ctx = Ctx {
         accounts,
-        now_ms: now * 1000,
+        now_ms: now_ms(),
+        joined_order: *lock(&sim.joined_order),
     };
     let result = (route.op)(&mut lock(&sim.state), &ctx, &input);
     if let Some(t) = trace {
@@ -177,6 +210,7 @@ fn parse_input(req: &Incoming, route: &Route) -> Result<Input, NErr> {
         team_id: route.team_id.clone(),
         account_id: route.account_id.clone(),
         params,
+        from_body: route.params == Params::Body,
     })
 }
 
@@ -187,12 +221,11 @@ fn envelope(result: &NResult) -> Value {
     }
 }
 
-fn answer(sim: &NeteaseInner, mut call: RecordedCall, result: NResult, executed: bool) -> Response {
+fn reply(mut call: RecordedCall, result: NResult, executed: bool) -> (RecordedCall, Answer) {
     let body = envelope(&result);
     call.code = body["code"].as_i64().unwrap_or(0);
     call.executed = executed;
-    sim.core.record(call);
-    json_response(body)
+    (call, Answer::Body(json_response(body)))
 }
 
 fn json_response(body: Value) -> Response {

@@ -1,11 +1,9 @@
-//! Member ops: invite and joined teams.
+//! Member ops: invite (`POST /im/v2/team_members`).
 
 use serde_json::{json, Value};
 
 use super::state::*;
 use super::teams::string_list;
-
-const MAX_PAGE: i64 = 100;
 
 /// Adds invitees. With `agree_mode` 1 they join at once; with 0 they are only
 /// invited (the invitation is not modelled, so they do not appear as members).
@@ -47,11 +45,12 @@ pub(crate) fn invite(st: &mut NeteaseState, ctx: &Ctx, input: &Input) -> NResult
         return Err(err(PARAM, "invite_account_ids is required"));
     }
     input.limited("msg", 150)?;
-    input.limited("extension", 512)?;
+    input.extension(team_type)?;
     let team = st.team(&team_id, team_type)?;
+    // invite_mode 0: owner and managers; 1: every member (reference notes §2).
     let everyone_invites = team.config.get("invite_mode").copied() == Some(1);
-    let is_owner = team.g.owner.as_deref() == Some(operator.as_str());
-    let may_invite = is_owner || (everyone_invites && team.g.members.contains(&operator));
+    let may_invite =
+        team.is_owner_or_manager(&operator) || (everyone_invites && team.is_member(&operator));
     if !may_invite {
         return Err(err(
             OWNER_OR_MANAGER_REQUIRED,
@@ -69,44 +68,4 @@ pub(crate) fn invite(st: &mut NeteaseState, ctx: &Ctx, input: &Input) -> NResult
         .collect();
     team.update_time = ctx.now_ms;
     Ok(json!({"success_list": success, "failed_list": failed}))
-}
-
-pub(crate) fn joined_teams(st: &mut NeteaseState, ctx: &Ctx, input: &Input) -> NResult {
-    let team_type = input.team_type()?;
-    let account = input
-        .account_id
-        .clone()
-        .filter(|a| !a.is_empty())
-        .ok_or_else(|| err(PARAM, "account_id is required"))?;
-    ctx.require_account(&account)?;
-    let limit = input.int("limit")?.unwrap_or(MAX_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(err(PARAM, format!("limit must be 1..={MAX_PAGE}")));
-    }
-    // The page token is the creation sequence of the last team returned.
-    let after: u64 = match input.opt_str("page_token")? {
-        None | Some("") => 0,
-        Some(tok) => tok
-            .parse()
-            .map_err(|_| err(PARAM, "page_token is not valid"))?,
-    };
-    let mut teams: Vec<&NTeam> = st
-        .teams
-        .values()
-        .filter(|t| {
-            t.g.group_type == team_type.to_string()
-                && t.seq > after
-                && t.g.members.contains(&account)
-        })
-        .collect();
-    teams.sort_by_key(|t| t.seq);
-    let limit = limit as usize;
-    let has_more = teams.len() > limit;
-    let page = &teams[..teams.len().min(limit)];
-    let next_token = match (has_more, page.last()) {
-        (true, Some(last)) => last.seq.to_string(),
-        _ => String::new(),
-    };
-    let items: Vec<Value> = page.iter().map(|t| team_info(t)).collect();
-    Ok(json!({"items": items, "has_more": has_more, "next_token": next_token}))
 }

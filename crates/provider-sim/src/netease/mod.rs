@@ -2,6 +2,8 @@
 
 mod auth;
 mod dispatch;
+mod joined;
+mod managers;
 mod members;
 mod state;
 mod teams;
@@ -13,6 +15,7 @@ use axum::Router;
 use serde_json::Value;
 
 pub use auth::netease_checksum;
+pub use joined::JoinedTeamsOrder;
 
 use crate::core::{now_unix, SimCore};
 use crate::faults::lock;
@@ -65,6 +68,8 @@ pub(crate) struct NeteaseInner {
     pub state: Mutex<NeteaseState>,
     /// First answer per X-custom-traceid (the service deduplicates by it).
     pub seen: Mutex<HashMap<String, Value>>,
+    /// Order the joined-teams list is served in.
+    pub joined_order: Mutex<JoinedTeamsOrder>,
 }
 
 /// A running NetEase simulator; dropping it (or `shutdown().await`) stops the server.
@@ -86,6 +91,7 @@ impl NeteaseSim {
             config,
             state: Mutex::new(NeteaseState::default()),
             seen: Mutex::new(HashMap::new()),
+            joined_order: Mutex::new(JoinedTeamsOrder::default()),
         });
         let router = Router::new()
             .fallback(dispatch::handle)
@@ -130,6 +136,11 @@ impl NeteaseSim {
     /// Disbands a team as if from the console; false if it was not live.
     pub fn disband_out_of_band(&self, id: &str) -> bool {
         lock(&self.inner.state).teams.remove(id).is_some()
+    }
+
+    /// Serves the joined-teams list in another order (NetEase documents none).
+    pub fn set_joined_order(&self, order: JoinedTeamsOrder) {
+        *lock(&self.inner.joined_order) = order;
     }
 
     pub fn inject(&self, fault: Fault) {

@@ -1,9 +1,10 @@
 //! NetEase team state, codes and parameter helpers.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde_json::{json, Map, Value};
 
+use super::joined::JoinedTeamsOrder;
 use crate::types::SimGroup;
 
 pub(crate) const PARAM: i64 = 414;
@@ -48,9 +49,33 @@ pub(crate) struct NTeam {
     pub g: SimGroup,
     pub config: BTreeMap<String, i64>,
     pub customer_extension: String,
+    /// Milliseconds since the epoch.
     pub create_time: i64,
     pub update_time: i64,
     pub seq: u64,
+    /// Managers (role 2); always members, never the owner.
+    pub managers: BTreeSet<String>,
+}
+
+impl NTeam {
+    pub fn is_owner(&self, account: &str) -> bool {
+        self.g.owner.as_deref() == Some(account)
+    }
+
+    pub fn is_owner_or_manager(&self, account: &str) -> bool {
+        self.is_owner(account) || self.managers.contains(account)
+    }
+
+    pub fn is_member(&self, account: &str) -> bool {
+        self.g.members.iter().any(|m| m == account)
+    }
+
+    /// Keeps the manager set consistent after members or the owner changed.
+    pub fn prune_managers(&mut self) {
+        let (members, owner) = (&self.g.members, self.g.owner.as_deref());
+        self.managers
+            .retain(|m| members.contains(m) && Some(m.as_str()) != owner);
+    }
 }
 
 #[derive(Debug, Default)]
@@ -60,7 +85,8 @@ pub(crate) struct NeteaseState {
 }
 
 impl NeteaseState {
-    pub fn insert(&mut self, mut g: SimGroup, now_ms: i64) -> String {
+    /// Stores a team created at `create_ms` (also its update time); returns its id.
+    pub fn insert(&mut self, mut g: SimGroup, create_ms: i64) -> String {
         self.next_seq += 1;
         if g.id.is_empty() {
             g.id = (6_000_000_000u64 + self.next_seq * 7).to_string();
@@ -84,9 +110,10 @@ impl NeteaseState {
             g,
             config,
             customer_extension: String::new(),
-            create_time: now_ms,
-            update_time: now_ms,
+            create_time: create_ms,
+            update_time: create_ms,
             seq: self.next_seq,
+            managers: BTreeSet::new(),
         };
         self.teams.insert(id.clone(), team);
         id
@@ -110,6 +137,7 @@ impl NeteaseState {
 pub(crate) struct Ctx {
     pub accounts: Option<HashSet<String>>,
     pub now_ms: i64,
+    pub joined_order: JoinedTeamsOrder,
 }
 
 impl Ctx {
@@ -135,15 +163,24 @@ pub(crate) struct Input {
     pub team_id: Option<String>,
     pub account_id: Option<String>,
     pub params: Map<String, Value>,
+    /// True when `params` is a JSON body: integers must then be JSON numbers
+    /// (the SDKs send `*int` / `Integer`); a query string carries only text.
+    pub from_body: bool,
 }
 
 impl Input {
-    /// Integer parameter, as a JSON number or (from a query) a numeric string.
+    /// Integer parameter: a JSON number in a body, a decimal string in a query.
     pub fn int(&self, key: &str) -> Result<Option<i64>, NErr> {
         match self.params.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| bad(key)),
-            Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| bad(key)),
+            Some(Value::String(s)) if !self.from_body => {
+                s.trim().parse().map(Some).map_err(|_| bad(key))
+            }
+            Some(Value::String(_)) => Err(err(
+                PARAM,
+                format!("{key} must be a JSON number, not a string"),
+            )),
             Some(_) => Err(bad(key)),
         }
     }
@@ -161,6 +198,18 @@ impl Input {
             Some(Value::String(s)) => Ok(Some(s)),
             Some(_) => Err(bad(key)),
         }
+    }
+
+    /// `extension` (a notification field, not stored): at most 512 characters,
+    /// checked for advanced teams only; seed 000 says it has no effect on
+    /// super teams, so there it is ignored whatever its length.
+    pub fn extension(&self, team_type: i64) -> Result<(), NErr> {
+        if team_type == 1 {
+            self.limited("extension", 512)?;
+        } else {
+            self.opt_str("extension")?;
+        }
+        Ok(())
     }
 
     /// Optional string of at most `max` characters.

@@ -42,7 +42,7 @@ fn apply_fields(t: &mut NTeam, input: &Input, team_type: i64) -> Result<(), NErr
             _ => t.customer_extension = v,
         }
     }
-    input.limited("extension", 512)?;
+    input.extension(team_type)?;
     if let Some(limit) = input.int("members_limit")? {
         let cap = members_cap(team_type);
         if limit < 1 || limit > i64::from(cap) || (limit as usize) < t.g.members.len() {
@@ -123,6 +123,7 @@ fn placeholder() -> NTeam {
         create_time: 0,
         update_time: 0,
         seq: 0,
+        managers: Default::default(),
     }
 }
 
@@ -148,6 +149,10 @@ pub(crate) fn get(st: &mut NeteaseState, _ctx: &Ctx, input: &Input) -> NResult {
     Ok(json!({"team_info": team_info(team)}))
 }
 
+/// Batch get: `team_ids` is a JSON array of numbers (both SDKs serialize a
+/// `[]int64` / `List<Long>`), at most 30 ids for advanced teams and 20 for
+/// super teams (reference notes §2). Missing ids, and ids of a team of the
+/// other type, come back in `invalid_tids` (Java SDK `List<Long>`).
 pub(crate) fn batch_get(st: &mut NeteaseState, _ctx: &Ctx, input: &Input) -> NResult {
     let team_type = input.team_type()?;
     let raw = input.req_str("team_ids")?;
@@ -159,14 +164,12 @@ pub(crate) fn batch_get(st: &mut NeteaseState, _ctx: &Ctx, input: &Input) -> NRe
     }
     let (mut found, mut invalid) = (Vec::new(), Vec::new());
     for id in ids {
-        let id = match id {
-            Value::Number(n) if n.is_u64() => n.to_string(),
-            Value::String(s) => s,
-            _ => return Err(err(PARAM, "team_ids items must be numbers or strings")),
+        let Some(n) = id.as_u64() else {
+            return Err(err(PARAM, "team_ids items must be numbers"));
         };
-        match st.teams.get(&id) {
+        match st.teams.get(&n.to_string()) {
             Some(t) if t.g.group_type == team_type.to_string() => found.push(team_info(t)),
-            _ => invalid.push(id_json(&id)),
+            _ => invalid.push(json!(n)),
         }
     }
     Ok(json!({"team_info_list": found, "invalid_tids": invalid}))
@@ -176,7 +179,7 @@ pub(crate) fn update(st: &mut NeteaseState, ctx: &Ctx, input: &Input) -> NResult
     let team_type = input.team_type()?;
     let operator = input.req_str("operator_id")?;
     let team = st.team(input.team_id()?, team_type)?;
-    require_owner(team, operator)?;
+    require_owner_or_manager(team, operator)?;
     let mut changed = team.clone();
     apply_fields(&mut changed, input, team_type)?;
     changed.update_time = ctx.now_ms;
@@ -184,11 +187,16 @@ pub(crate) fn update(st: &mut NeteaseState, ctx: &Ctx, input: &Input) -> NResult
     Ok(json!({"team_info": team_info(team)}))
 }
 
-fn require_owner(team: &NTeam, operator: &str) -> Result<(), NErr> {
-    if team.g.owner.as_deref() == Some(operator) {
+/// Seed 000: disband's `operator_id` is the owner or a manager; the same rule
+/// is applied to update (reference notes §2). Anyone else → 109432.
+pub(crate) fn require_owner_or_manager(team: &NTeam, operator: &str) -> Result<(), NErr> {
+    if team.is_owner_or_manager(operator) {
         Ok(())
     } else {
-        Err(err(OWNER_REQUIRED, "only the team owner may do this"))
+        Err(err(
+            OWNER_OR_MANAGER_REQUIRED,
+            "only the team owner or a manager may do this",
+        ))
     }
 }
 
@@ -199,7 +207,7 @@ pub(crate) fn transfer_owner(st: &mut NeteaseState, ctx: &Ctx, input: &Input) ->
     if leave != 1 && leave != 2 {
         return Err(err(PARAM, "leave must be 1 or 2"));
     }
-    input.limited("extension", 512)?;
+    input.extension(team_type)?;
     let team = st.team(input.team_id()?, team_type)?;
     ctx.require_account(&new_owner)?;
     if team.g.owner.as_deref() == Some(new_owner.as_str()) {
@@ -215,6 +223,7 @@ pub(crate) fn transfer_owner(st: &mut NeteaseState, ctx: &Ctx, input: &Input) ->
         team.g.members.retain(|m| *m != old);
     }
     team.g.owner = Some(new_owner);
+    team.prune_managers();
     team.update_time = ctx.now_ms;
     Ok(json!({}))
 }
@@ -222,9 +231,9 @@ pub(crate) fn transfer_owner(st: &mut NeteaseState, ctx: &Ctx, input: &Input) ->
 pub(crate) fn disband(st: &mut NeteaseState, _ctx: &Ctx, input: &Input) -> NResult {
     let team_type = input.team_type()?;
     let operator = input.req_str("operator_id")?;
-    input.limited("extension", 512)?;
+    input.extension(team_type)?;
     let id = input.team_id()?.to_string();
-    require_owner(st.team(&id, team_type)?, operator)?;
+    require_owner_or_manager(st.team(&id, team_type)?, operator)?;
     st.teams.remove(&id);
     Ok(json!({}))
 }

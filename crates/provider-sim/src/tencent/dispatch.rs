@@ -10,10 +10,10 @@ use serde_json::{json, Map, Value};
 
 use super::state::{err, Ctx, TErr, TResult, TencentState};
 use super::usersig::verify_usersig;
-use super::{groups, info, members, TencentInner};
-use crate::core::{now_unix, transport_fault_code, transport_fault_response, Incoming};
+use super::{groups, info, members, presets, TencentInner};
+use crate::core::{finish, now_unix, transport_fault_code, Answer, Incoming};
 use crate::faults::lock;
-use crate::types::FaultKind;
+use crate::types::{FaultKind, RecordedCall};
 
 const BAD_URL: i64 = 60002;
 const BAD_JSON: i64 = 60003;
@@ -52,24 +52,27 @@ pub(crate) async fn handle(State(sim): State<Arc<TencentInner>>, req: Request) -
     let api = split_path(&req.path)
         .map_or("unknown", |(_, cmd)| cmd)
         .to_string();
-    let mut call = req.call(&api);
+    let call = req.call(&api);
     let decision = sim.core.faults.decide(&api);
     if !decision.latency.is_zero() {
         tokio::time::sleep(decision.latency).await;
     }
-    if let Some(kind) = decision.fatal {
-        if let Some(code) = transport_fault_code(&kind) {
-            call.code = code;
-            sim.core.record(call);
-            return transport_fault_response(&kind, &req).await;
+    let (call, answer) = match decision.fatal.clone() {
+        Some(FaultKind::Code(code)) => {
+            let injected = err(code, presets::injected_info(code));
+            reply(call, Err(injected), false)
         }
-        if let FaultKind::Code(code) = kind {
-            return answer(&sim, call, Err(err(code, "injected fault")), false);
+        Some(kind) if transport_fault_code(&kind).is_some() => {
+            let mut call = call;
+            call.code = transport_fault_code(&kind).unwrap_or(0);
+            (call, Answer::Transport(kind))
         }
-    }
-    let outcome = run(&sim, &req, &api);
-    let executed = outcome.executed;
-    answer(&sim, call, outcome.result, executed)
+        _ => {
+            let outcome = run(&sim, &req, &api);
+            reply(call, outcome.result, outcome.executed)
+        }
+    };
+    finish(&sim.core, call, answer, &decision, &req).await
 }
 
 struct Outcome {
@@ -120,12 +123,31 @@ fn run(sim: &TencentInner, req: &Incoming, api: &str) -> Outcome {
     }
 }
 
+/// `random` (an unsigned 32-bit integer) and `contenttype=json` are required
+/// in every request URL. The code the service answers when they are wrong is
+/// unconfirmed; the simulator answers 60002 (URL parse error).
+fn check_url_params(req: &Incoming) -> Result<(), TErr> {
+    let random = req.query_param("random").unwrap_or_default();
+    let digits = !random.is_empty() && random.bytes().all(|b| b.is_ascii_digit());
+    if !digits || random.parse::<u32>().is_err() {
+        return Err(err(
+            BAD_URL,
+            "random must be an unsigned 32-bit integer (0..=4294967295)",
+        ));
+    }
+    if req.query_param("contenttype").as_deref() != Some("json") {
+        return Err(err(BAD_URL, "contenttype must be json"));
+    }
+    Ok(())
+}
+
 fn authenticate(sim: &TencentInner, req: &Incoming) -> Result<Ctx, TErr> {
     let cfg = &sim.config;
     let app = req
         .query_param("sdkappid")
         .and_then(|s| s.parse::<u64>().ok())
         .ok_or_else(|| err(BAD_URL, "sdkappid is missing or not a number"))?;
+    check_url_params(req)?;
     if app != cfg.sdk_app_id {
         return Err(err(BAD_APP, "invalid SDKAppID"));
     }
@@ -151,12 +173,8 @@ fn authenticate(sim: &TencentInner, req: &Incoming) -> Result<Ctx, TErr> {
     })
 }
 
-fn answer(
-    sim: &TencentInner,
-    mut call: crate::types::RecordedCall,
-    result: TResult,
-    executed: bool,
-) -> Response {
+/// The envelope for `result`, and the call-log entry that goes with it.
+fn reply(mut call: RecordedCall, result: TResult, executed: bool) -> (RecordedCall, Answer) {
     let mut body = match result {
         Ok(fields) => {
             let mut m = Map::new();
@@ -177,10 +195,10 @@ fn answer(
     body.insert("RequestId".into(), json!(uuid::Uuid::new_v4().to_string()));
     call.code = body.get("ErrorCode").and_then(Value::as_i64).unwrap_or(0);
     call.executed = executed;
-    sim.core.record(call);
-    (
+    let response = (
         [(header::CONTENT_TYPE, "application/json")],
         Value::Object(body).to_string(),
     )
-        .into_response()
+        .into_response();
+    (call, Answer::Body(response))
 }

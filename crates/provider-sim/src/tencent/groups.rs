@@ -226,7 +226,7 @@ pub(crate) fn destroy_group(
     _ctx: &Ctx,
     body: &Map<String, Value>,
 ) -> TResult {
-    let id = req_str(body, "GroupId")?;
+    let id = req_group_id(body)?;
     st.live(id)?;
     st.disband(id);
     Ok(Map::new())

@@ -27,6 +27,10 @@ pub(crate) fn get_group_info(
         let Some(id) = id.as_str() else {
             return Err(err(INVALID_PARAM, "GroupIdList items must be strings"));
         };
+        if let Err(e) = check_group_id_format(id) {
+            items.push(json!({"GroupId": id, "ErrorCode": e.code, "ErrorInfo": e.info}));
+            continue;
+        }
         items.push(match st.groups.get(id) {
             Some(tg) => group_item(tg, &filter),
             None => json!({

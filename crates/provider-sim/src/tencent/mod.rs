@@ -4,6 +4,7 @@ mod dispatch;
 mod groups;
 mod info;
 mod members;
+pub mod presets;
 mod state;
 pub mod usersig;
 

@@ -10,6 +10,8 @@ pub(crate) const INVALID_PARAM: i64 = 10004;
 pub(crate) const TOO_MANY: i64 = 10005;
 pub(crate) const NO_PERMISSION: i64 = 10007;
 pub(crate) const GROUP_NOT_FOUND: i64 = 10010;
+/// Seed 001 (destroy_group error table): the group id is not valid.
+pub(crate) const INVALID_GROUP_ID: i64 = 10015;
 pub(crate) const GROUP_FULL: i64 = 10014;
 pub(crate) const ACCOUNT_NOT_FOUND: i64 = 10019;
 pub(crate) const ID_TAKEN: i64 = 10021;
@@ -223,6 +225,27 @@ pub(crate) fn opt_array<'a>(body: &'a Map<String, Value>, key: &str) -> Result<&
         Some(Value::Array(a)) => Ok(a),
         Some(_) => Err(err(INVALID_PARAM, format!("{key} must be an array"))),
     }
+}
+
+/// A group id that cannot name any group: empty, over 48 bytes, or not
+/// printable ASCII (0x20-0x7E) → 10015.
+pub(crate) fn check_group_id_format(id: &str) -> Result<(), TErr> {
+    let printable = id.bytes().all(|b| (0x20..=0x7e).contains(&b));
+    if id.is_empty() || id.len() > 48 || !printable {
+        return Err(err(
+            INVALID_GROUP_ID,
+            "the group id is not valid: it must be 1-48 bytes of printable ASCII",
+        ));
+    }
+    Ok(())
+}
+
+/// A required GroupId that must be well formed: missing or not a string →
+/// 10004, present but malformed (also empty) → 10015.
+pub(crate) fn req_group_id(body: &Map<String, Value>) -> Result<&str, TErr> {
+    let id = opt_str(body, "GroupId")?.ok_or_else(|| err(INVALID_PARAM, "GroupId is required"))?;
+    check_group_id_format(id)?;
+    Ok(id)
 }
 
 /// Custom GroupId rules: printable ASCII, ≤48 bytes, `@TGS#` reserved except

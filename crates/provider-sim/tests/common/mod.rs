@@ -120,6 +120,16 @@ impl<'a> Ne<'a> {
     }
 
     pub async fn raw(&self, method: &str, path: &str, body: Option<String>) -> reqwest::Response {
+        self.send(method, path, body).await.unwrap()
+    }
+
+    /// Sends a signed request; a transport failure is returned, not a panic.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+    ) -> reqwest::Result<reqwest::Response> {
         let nonce = format!("{:032x}", rand_u128());
         let curtime = self.curtime.to_string();
         let mut req = client()
@@ -139,7 +149,7 @@ impl<'a> Ne<'a> {
                 .header("Content-Type", "application/json;charset=UTF-8")
                 .body(b);
         }
-        req.send().await.unwrap()
+        req.send().await
     }
 
     pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
