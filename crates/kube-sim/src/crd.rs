@@ -1,5 +1,8 @@
 //! CustomResourceDefinitions: turning one into a served [`Resource`] and its status.
 
+/// The finalizer a CRD's DELETE adds; removed once its objects are gone.
+pub const CLEANUP_FINALIZER: &str = "customresourcecleanup.apiextensions.k8s.io";
+
 use serde_json::{json, Value};
 
 use crate::registry::{Column, NameRule, Resource, Version};
@@ -160,8 +163,18 @@ pub fn resource_of(crd: &Value) -> ApiResult<Resource> {
     }
 }
 
-/// Sets the status a real API server reports once the names are accepted.
+/// Sets the status a real API server reports once the names are accepted,
+/// keeping conditions of other types (such as `Terminating`).
 pub fn set_established(crd: &mut Value, res: &Resource, now: &str) {
+    let others: Vec<Value> = crd["status"]["conditions"]
+        .as_array()
+        .map(|cs| {
+            cs.iter()
+                .filter(|c| !matches!(c["type"].as_str(), Some("NamesAccepted" | "Established")))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
     let accepted = json!({
         "plural": res.plural,
         "singular": res.singular,
@@ -185,14 +198,71 @@ pub fn set_established(crd: &mut Value, res: &Resource, now: &str) {
         .filter(|v| v.storage)
         .map(|v| v.name.as_str())
         .collect();
+    let mut conditions = vec![
+        condition("NamesAccepted", "NoConflicts", "no conflicts found"),
+        condition(
+            "Established",
+            "InitialNamesAccepted",
+            "the initial names have been accepted",
+        ),
+    ];
+    conditions.extend(others);
     crd["status"] = json!({
         "acceptedNames": accepted,
-        "conditions": [
-            condition("NamesAccepted", "NoConflicts", "no conflicts found"),
-            condition("Established", "InitialNamesAccepted", "the initial names have been accepted"),
-        ],
+        "conditions": conditions,
         "storedVersions": stored,
     });
+}
+
+/// One status condition of a CRD.
+pub struct Condition<'a> {
+    pub type_: &'a str,
+    pub status: &'a str,
+    pub reason: &'a str,
+    pub message: &'a str,
+}
+
+/// Adds or updates a condition as the server's `SetCRDCondition` does: the
+/// transition time moves only when the status changes. False when nothing changed.
+pub fn set_condition(crd: &mut Value, c: &Condition<'_>, now: &str) -> bool {
+    if !crd["status"].is_object() {
+        crd["status"] = json!({});
+    }
+    if !crd["status"]["conditions"].is_array() {
+        crd["status"]["conditions"] = json!([]);
+    }
+    let Some(list) = crd["status"]["conditions"].as_array_mut() else {
+        return false;
+    };
+    let fresh = json!({
+        "type": c.type_,
+        "status": c.status,
+        "lastTransitionTime": now,
+        "reason": c.reason,
+        "message": c.message,
+    });
+    let Some(old) = list.iter_mut().find(|x| x["type"] == c.type_) else {
+        list.push(fresh);
+        return true;
+    };
+    if old["status"] == c.status && old["reason"] == c.reason && old["message"] == c.message {
+        return false;
+    }
+    let since = old["lastTransitionTime"].clone();
+    let same_status = old["status"] == c.status;
+    *old = fresh;
+    if same_status {
+        old["lastTransitionTime"] = since;
+    }
+    true
+}
+
+/// Whether the CRD has condition `type_` with status True.
+pub fn condition_true(crd: &Value, type_: &str) -> bool {
+    crd["status"]["conditions"].as_array().is_some_and(|cs| {
+        cs.iter()
+            .any(|c| c["type"] == type_ && c["status"] == "True")
+    })
 }
 
 /// The CRD's `spec.group` and `spec.names.plural`, to find what it serves.

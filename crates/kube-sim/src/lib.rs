@@ -31,7 +31,7 @@ use anyhow::Context;
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
-pub use faults::FaultHandle;
+pub use faults::{FaultHandle, LeaseFailure, ObjectMatch, WatchHold};
 pub use log::RequestRecord;
 
 use handlers::Shared;
@@ -84,10 +84,7 @@ impl KubeSim {
             store.put(handlers::NAMESPACES_ID, EventType::Added, obj, None);
         }
         let store = Arc::new(Mutex::new(store));
-        let faults = FaultHandle {
-            faults: Arc::default(),
-            store: store.clone(),
-        };
+        let faults = FaultHandle::new(store.clone());
         let shared = Arc::new(Shared {
             store,
             faults,

@@ -14,6 +14,8 @@ pub struct RequestRecord {
     pub subresource: Option<String>,
     pub namespace: Option<String>,
     pub name: Option<String>,
+    /// The HTTP status answered; 0 when the connection was closed without an
+    /// answer ([`crate::LeaseFailure::Disconnect`]).
     pub code: u16,
     pub field_manager: Option<String>,
     /// Who sent it: the bearer token's value (the simulator's stand-in for an

@@ -204,6 +204,11 @@ impl Registry {
             .filter(|r| r.served_version(version).is_some())
     }
 
+    /// Whether the resource with store key `id` (`group/plural`) is served.
+    pub fn serves(&self, id: &str) -> bool {
+        self.resources.contains_key(id)
+    }
+
     pub fn all(&self) -> impl Iterator<Item = &Resource> {
         self.resources.values()
     }

@@ -10,7 +10,7 @@ use axum::Router;
 use serde_json::Value;
 
 use crate::discovery;
-use crate::faults::injected_failure;
+use crate::faults::{answer_lease_write, injected_failure, lease_failure, LeaseFailure};
 use crate::handlers::{self, Shared};
 use crate::log::RequestRecord;
 use crate::request::{self, parse_query, Route, Target};
@@ -115,11 +115,21 @@ async fn resource(
         field_manager: query.get("fieldManager").cloned(),
         user: bearer_user(&headers),
     };
-    let resp = match injected_failure(&faults) {
-        Some(err) => err.into_response(),
-        None => handlers::handle(shared, method, t, query, headers, body).await,
+    let (injected, lease) = (injected_failure(&faults), lease_failure(&faults, &record));
+    let disconnects = injected.is_none() && matches!(lease, Some(LeaseFailure::Disconnect(_)));
+    let resp = match (injected, lease) {
+        (Some(err), _) => err.into_response(),
+        (None, Some(failure)) => {
+            answer_lease_write(failure, record.name.as_deref().unwrap_or("")).await
+        }
+        (None, None) => handlers::handle(shared, method, t, query, headers, body).await,
     };
-    record.code = resp.status().as_u16();
+    // No answer at all: logged with code 0.
+    record.code = if disconnects {
+        0
+    } else {
+        resp.status().as_u16()
+    };
     shared.log.push(record);
     resp
 }

@@ -100,12 +100,14 @@ impl Store {
             .collect()
     }
 
-    /// Whether any object of any resource lives in namespace `ns`.
+    /// Whether any object of any served resource lives in namespace `ns`
+    /// (objects left stored by a CRD removed by hand are not served).
     pub fn namespace_is_empty(&self, ns: &str) -> bool {
         !self
             .objects
-            .values()
-            .any(|m| m.keys().any(|(o_ns, _)| o_ns == ns))
+            .iter()
+            .filter(|(res, _)| self.registry.serves(res))
+            .any(|(_, m)| m.keys().any(|(o_ns, _)| o_ns == ns))
     }
 
     /// Stores `obj` under a new resourceVersion and tells the watches.

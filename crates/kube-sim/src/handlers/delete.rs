@@ -1,9 +1,10 @@
-//! DELETE and deletecollection: finalizers, namespace termination, CRD cleanup.
+//! DELETE and deletecollection: finalizers, namespace termination, CRD
+//! termination (in `crd_cleanup`).
 
 use serde_json::{json, Value};
 
 use super::read::selector;
-use super::{hooks, Reply, Req, Shared};
+use super::{crd_cleanup, hooks, Reply, Req, Shared};
 use crate::object::{finalizers, is_deleting, meta_str, now, subject};
 use crate::registry::Resource;
 use crate::status::{ApiError, ApiResult};
@@ -71,6 +72,9 @@ pub(super) fn delete_collection(shared: &Shared, req: &Req) -> ApiResult<Reply> 
 pub(crate) fn delete_object(st: &mut Store, r: &Resource, obj: Value) -> Value {
     if hooks::is_namespace(r) {
         return delete_namespace(st, r, obj);
+    }
+    if hooks::is_crd(r) {
+        return crd_cleanup::delete_crd(st, obj);
     }
     if !finalizers(&obj).is_empty() {
         if is_deleting(&obj) {

@@ -5,6 +5,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use serde_json::{json, Value};
 
+use super::crd_cleanup;
 use crate::crd;
 use crate::object::{finalizers, is_deleting, meta_str};
 use crate::registry::Resource;
@@ -119,8 +120,10 @@ pub(crate) fn prepare_update(
     Ok(())
 }
 
-/// After a CRD is stored: serve what it defines now.
+/// After an object is stored: a CRD serves what it defines now; an object of
+/// a terminating CRD is deleted in turn.
 pub(crate) fn after_write(st: &mut Store, r: &Resource, obj: &Value) {
+    crd_cleanup::after_object_write(st, r);
     if !is_crd(r) || is_deleting(obj) {
         return;
     }
@@ -129,17 +132,16 @@ pub(crate) fn after_write(st: &mut Store, r: &Resource, obj: &Value) {
     }
 }
 
-/// After an object is gone for good: a CRD takes its objects with it, and a
-/// terminating namespace may now be empty.
+/// After an object is gone for good: a CRD stops serving its resource (its
+/// objects are gone already, unless someone removed the cleanup finalizer by
+/// hand: then they stay stored, unserved, and come back with a new CRD of the
+/// same name, as in etcd); a terminating CRD or namespace may now be empty.
 pub(crate) fn after_removed(st: &mut Store, r: &Resource, obj: &Value) {
     if is_crd(r) {
         let (group, plural) = crd::served_id(obj);
-        let id = format!("{group}/{plural}");
-        for o in st.list(&id, None) {
-            st.remove(&id, meta_str(&o, "namespace"), meta_str(&o, "name"));
-        }
         st.registry.remove(&group, &plural);
     }
+    crd_cleanup::after_object_removed(st, r);
     let ns = meta_str(obj, "namespace").to_string();
     if !ns.is_empty() {
         finish_namespace(st, &ns);

@@ -1,7 +1,9 @@
 //! Resource requests: resolving the served kind, decoding bodies, admission, and
 //! dispatch to the read, write, patch, delete and watch handlers.
 
+mod crd_cleanup;
 mod delete;
+mod held;
 mod hooks;
 mod patch;
 mod read;

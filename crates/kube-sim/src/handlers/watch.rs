@@ -1,5 +1,6 @@
 //! WATCH: newline-delimited events from a resourceVersion, initial ADDED events
-//! or streaming-list initial events, bookmarks, timeouts, 410 Gone, and faults.
+//! or streaming-list initial events, bookmarks, timeouts, 410 Gone, and faults
+//! (including events held back for chosen objects).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -11,8 +12,10 @@ use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::{sleep_until, Instant};
 
+use super::held::{Admit, Held};
 use super::read::selector;
 use super::{Req, Shared};
+use crate::faults::{hold_for, HoldRules};
 use crate::request::flag;
 use crate::selectors::Selector;
 use crate::status::ApiError;
@@ -30,6 +33,8 @@ struct Plan {
     bookmarks: bool,
     deadline: Option<Instant>,
     max_events: Option<usize>,
+    /// Watch-event holds, followed as they change.
+    holds: tokio::sync::watch::Receiver<HoldRules>,
 }
 
 pub(super) fn watch(shared: &Shared, req: Req) -> Response<Body> {
@@ -67,6 +72,7 @@ fn plan(shared: &Shared, mut req: Req) -> Result<(Plan, String, bool), ApiError>
         bookmarks: flag(&req.query, "allowWatchBookmarks"),
         deadline: limit.map(|d| Instant::now() + d),
         max_events: faults.watch_events,
+        holds: shared.faults.holds(),
         sel,
         req,
     };
@@ -140,6 +146,7 @@ struct Sender {
     tx: mpsc::Sender<Bytes>,
     sent: usize,
     last_rv: u64,
+    held: Held,
 }
 
 impl Sender {
@@ -167,8 +174,10 @@ impl Sender {
         self.plan.max_events.is_none_or(|n| self.sent < n)
     }
 
+    /// A bookmark promises every event up to its resourceVersion was sent, so
+    /// none goes out while events are held back.
     async fn bookmark(&mut self, initial_end: bool) -> bool {
-        if !self.plan.bookmarks {
+        if !self.plan.bookmarks || (!initial_end && !self.held.is_empty()) {
             return !self.tx.is_closed();
         }
         let mut meta = json!({ "resourceVersion": self.last_rv.to_string() });
@@ -207,12 +216,37 @@ impl Sender {
         }
     }
 
-    async fn deliver(&mut self, ev: &Event) -> bool {
+    async fn deliver(&mut self, ev: &Arc<Event>) -> bool {
         let Some(kind) = self.translate(ev) else {
             return true;
         };
         self.last_rv = ev.rv;
-        self.event(kind, &ev.object).await
+        let hold = hold_for(&self.plan.holds.borrow(), &self.plan.req.r.kind, &ev.object);
+        match self.held.admit(ev, kind, hold, Instant::now()) {
+            Admit::Now => self.event(kind, &ev.object).await,
+            Admit::Later | Admit::Dropped => true,
+        }
+    }
+
+    /// Sends the held-back events that are due.
+    async fn send_due(&mut self) -> bool {
+        for (kind, ev) in self.held.take_due(Instant::now()) {
+            if !self.event(kind, &ev.object).await {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Holds changed: events no hold applies to any more go out now.
+    async fn holds_changed(&mut self) -> bool {
+        let rules = self.plan.holds.borrow_and_update().clone();
+        let kind = &self.plan.req.r.kind;
+        self.held.release(
+            |e| hold_for(&rules, kind, &e.object).is_some(),
+            Instant::now(),
+        );
+        self.send_due().await
     }
 }
 
@@ -223,6 +257,7 @@ async fn run(plan: Plan, tx: mpsc::Sender<Bytes>, start: Start, mut sub: broadca
         tx,
         sent: 0,
         last_rv: 0,
+        held: Held::default(),
     };
     let ok = match start {
         Start::Initial(objects, rv) => initial(&mut s, objects, rv).await,
@@ -242,10 +277,13 @@ async fn run(plan: Plan, tx: mpsc::Sender<Bytes>, start: Start, mut sub: broadca
     tokio::pin!(end);
     let mut tick = tokio::time::interval_at(Instant::now() + BOOKMARK_EVERY, BOOKMARK_EVERY);
     loop {
+        let due = sleep_until(s.held.next_due().unwrap_or(far));
         let more = tokio::select! {
             _ = &mut end => false,
             _ = s.tx.closed() => false,
             _ = tick.tick() => s.bookmark(false).await,
+            _ = due => s.send_due().await,
+            changed = s.plan.holds.changed() => changed.is_ok() && s.holds_changed().await,
             msg = sub.recv() => match msg {
                 Ok(Msg::Event(ev)) => s.deliver(&ev).await,
                 // Closed, lagged or told to stop: the client resumes from its last resourceVersion.

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::{admit, decode_object, hooks, Reply, Req, Shared};
+use super::{admit, crd_cleanup, decode_object, hooks, Reply, Req, Shared};
 use crate::fields::Writer;
 use crate::object::{
     self, check_no_new_finalizers, finalizers, generation_changed, is_deleting,
@@ -49,8 +49,9 @@ fn place(req: &Req, obj: &mut Value) -> ApiResult<()> {
 }
 
 pub(super) fn create(shared: &Shared, req: &Req) -> ApiResult<Reply> {
-    let obj = decode_object(req)?;
     let mut st = shared.lock();
+    crd_cleanup::check_create_allowed(&st, &req.r)?;
+    let obj = decode_object(req)?;
     create_locked(&mut st, req, obj, false)
 }
 
