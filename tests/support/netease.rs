@@ -70,3 +70,41 @@ pub fn seed(sim: &NeteaseSim, id: &str, owner: &str, server_extension: &str) {
         ..Default::default()
     });
 }
+
+/// A client for any base URL (a local fake server), with a quick timeout.
+pub fn client_for(base_url: &str) -> NeteaseClient {
+    let mut config = NeteaseConfig::new("sim-app-key", Secret::new("sim-app-secret"));
+    config.endpoint = NeteaseEndpoint::Url(base_url.to_string());
+    config.timeout = Duration::from_secs(2);
+    let budget = RateBudget::new(ProviderKind::NetEase, config.rate)
+        .with_max_throttle_wait(Duration::from_secs(2));
+    NeteaseClient::new(config, Arc::new(budget)).expect("valid config")
+}
+
+/// Seeds a team of `group_type` ("1" advanced, "2" super) with a name and
+/// server_extension of its own.
+pub fn seed_named(
+    sim: &NeteaseSim,
+    id: &str,
+    group_type: &str,
+    name: &str,
+    owner: &str,
+    server_extension: &str,
+) {
+    sim.insert_group(SimGroup {
+        id: id.into(),
+        group_type: group_type.into(),
+        name: name.into(),
+        owner: Some(owner.into()),
+        max_members: 200,
+        join_option: "0".into(),
+        server_extension: server_extension.into(),
+        members: vec![owner.into()],
+        ..Default::default()
+    });
+}
+
+/// `server_extension` holding only `marker` under the operator's key.
+pub fn marked(marker: &str) -> String {
+    serde_json::json!({ chatgroup_operator::provider::MARKER_KEY: marker }).to_string()
+}

@@ -454,6 +454,43 @@ mod tests {
     }
 
     #[test]
+    fn a_stamp_keeps_the_apps_keys_and_leaves_foreign_data_alone() {
+        assert_eq!(
+            stamp_plan("", "m"),
+            StampPlan::Write(json!({ MARKER_KEY: "m" }).to_string())
+        );
+        let StampPlan::Write(text) = stamp_plan(r#"{"a":1,"b":"x"}"#, "m") else {
+            panic!()
+        };
+        let value: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value, json!({"a": 1, "b": "x", MARKER_KEY: "m"}));
+        let stamped = json!({ MARKER_KEY: "m" }).to_string();
+        assert_eq!(stamp_plan(&stamped, "m"), StampPlan::AlreadyStamped);
+        for foreign in ["text", "[1]", "3", "null", "{broken"] {
+            assert_eq!(stamp_plan(foreign, "m"), StampPlan::Foreign, "{foreign}");
+        }
+        let big = json!({ "k": "x".repeat(1010) }).to_string();
+        assert!(matches!(stamp_plan(&big, "m"), StampPlan::TooLong(n) if n > 1024));
+    }
+
+    #[test]
+    fn pages_and_batches_missing_their_fields_are_errors() {
+        assert!(parse_joined_page(&json!({"has_more": false}))
+            .unwrap_err()
+            .contains("team_info_list"));
+        assert!(parse_joined_page(&Value::Null).is_err());
+        let page = parse_joined_page(&json!({"has_more": true, "next_token": "t",
+            "team_info_list": [{"team_id": "12", "name": "n", "create_time": 5}]}))
+        .unwrap();
+        assert_eq!(page.next_token.as_deref(), Some("t"));
+        assert_eq!(page.entries[0].create_time, Some(5));
+        let batch = parse_batch(&json!({"invalid_tids": ["7", 8]})).unwrap();
+        assert!(batch.is_invalid("7") && batch.is_invalid("8") && batch.teams.is_empty());
+        assert!(parse_batch(&json!({"invalid_tids": [-1]})).is_err());
+        assert!(parse_batch(&json!({"team_info_list": {}})).is_err());
+    }
+
+    #[test]
     fn path_segments_are_encoded() {
         assert_eq!(path_segment("a b/c"), "a%20b%2Fc");
         assert_eq!(path_segment("user_01"), "user_01");
