@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use chatgroup_operator::provider::validate::validate_changes;
 use chatgroup_operator::provider::{
-    build, validate_attributes, validate_tencent_group_id, AttributeChanges, ConfigError,
-    GroupAttributes, GroupType, NeteaseConfig, NeteaseEndpoint, NeteaseRegion, ProviderConfig,
-    ProviderKind, RateBudget, RateConfig, Secret, TencentConfig, TencentEndpoint, TencentRegion,
+    always_open, build, validate_attributes, validate_tencent_group_id, AttributeChanges,
+    ConfigError, GroupAttributes, GroupType, NeteaseConfig, NeteaseEndpoint, NeteaseRegion,
+    ProviderConfig, ProviderKind, RateBudget, RateConfig, Secret, TencentConfig, TencentEndpoint,
+    TencentRegion,
 };
 
 /// Sets one attribute to a value, for the length-limit tables.
@@ -142,15 +143,25 @@ fn build_validates_and_checks_the_budget_kind() {
         ProviderKind::Tencent,
         RateConfig::TENCENT_DEFAULT,
     ));
-    let client = build(ProviderConfig::Tencent(tencent()), budget.clone()).expect("valid config");
+    let client = build(
+        ProviderConfig::Tencent(tencent()),
+        budget.clone(),
+        always_open(),
+    )
+    .expect("valid config");
     assert_eq!(client.kind(), ProviderKind::Tencent);
     assert_eq!(client.max_batch(GroupType::Public), 50);
-    let err = build(ProviderConfig::Netease(netease()), budget.clone()).unwrap_err();
+    let err = build(
+        ProviderConfig::Netease(netease()),
+        budget.clone(),
+        always_open(),
+    )
+    .unwrap_err();
     assert_eq!(err.field, "rateLimit");
     let mut bad = tencent();
     bad.sdk_app_id = 0;
     assert_eq!(
-        build(ProviderConfig::Tencent(bad), budget)
+        build(ProviderConfig::Tencent(bad), budget, always_open())
             .unwrap_err()
             .field,
         "tencent.sdkAppId"
@@ -159,7 +170,8 @@ fn build_validates_and_checks_the_budget_kind() {
         ProviderKind::NetEase,
         RateConfig::NETEASE_DEFAULT,
     ));
-    let client = build(ProviderConfig::Netease(netease()), nbudget).expect("valid config");
+    let client =
+        build(ProviderConfig::Netease(netease()), nbudget, always_open()).expect("valid config");
     assert_eq!(
         (
             client.max_batch(GroupType::Advanced),

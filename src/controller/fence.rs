@@ -175,6 +175,14 @@ impl Fence {
     }
 }
 
+/// The provider clients ask the fence right before every write they send, after any
+/// wait for the rate budget or the disband guard.
+impl crate::provider::WriteGate for Fence {
+    fn may_write(&self) -> std::result::Result<(), String> {
+        self.check().map_err(|e| e.to_string())
+    }
+}
+
 impl Inner {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // The state is two plain fields: a panic elsewhere cannot leave it torn.

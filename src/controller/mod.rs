@@ -437,7 +437,7 @@ fn run_controllers(
         };
         let ctx = Arc::new(Context {
             client: client.clone(),
-            providers,
+            providers: providers.with_write_gate(Arc::new(fence.clone())),
             recorder: Recorder::new(client.clone(), reporter),
             claims: claims::ClaimCache::default(),
             fence,

@@ -14,7 +14,7 @@ use crate::controller::instrumented::Instrumented;
 use crate::metrics::Metrics;
 use crate::provider::budget::RateBudget;
 use crate::provider::config::ProviderConfig;
-use crate::provider::{self, GroupProvider};
+use crate::provider::{self, GroupProvider, WriteGate};
 use crate::{Error, Result};
 
 struct Cached {
@@ -30,6 +30,8 @@ pub struct Providers {
     cache: Mutex<HashMap<(String, String), Cached>>,
     budgets: Arc<BudgetBook>,
     metrics: Arc<Metrics>,
+    /// Asked by every client right before each provider write.
+    gate: Arc<dyn WriteGate>,
 }
 
 /// The rate budgets of every app seen, one per app and rate.
@@ -62,7 +64,14 @@ impl Providers {
             cache: Mutex::default(),
             budgets: Arc::default(),
             metrics,
+            gate: provider::always_open(),
         }
+    }
+
+    /// Every client built from now on asks `gate` before each write it sends.
+    pub fn with_write_gate(mut self, gate: Arc<dyn WriteGate>) -> Self {
+        self.gate = gate;
+        self
     }
 
     pub fn budgets(&self) -> Arc<BudgetBook> {
@@ -106,7 +115,8 @@ impl Providers {
         let config = credentials::provider_config(&chat_provider.spec, value)
             .map_err(|e| unavailable(e.to_string()))?;
         let budget = self.budgets.for_config(&config);
-        let client = provider::build(config, budget).map_err(|e| unavailable(e.to_string()))?;
+        let client = provider::build(config, budget, self.gate.clone())
+            .map_err(|e| unavailable(e.to_string()))?;
         let client = Instrumented::wrap(client, self.metrics.clone());
         self.cache.lock().expect("cache lock").insert(
             key,

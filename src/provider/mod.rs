@@ -8,6 +8,7 @@ use async_trait::async_trait;
 
 pub mod budget;
 pub mod config;
+pub mod gate;
 mod http;
 pub mod netease;
 pub mod secret;
@@ -19,6 +20,7 @@ pub use config::{
     ConfigError, NeteaseConfig, NeteaseEndpoint, NeteaseRegion, ProviderConfig, RateConfig,
     TencentConfig, TencentEndpoint, TencentRegion,
 };
+pub use gate::{always_open, WriteGate};
 pub use http::NO_CODE;
 pub use netease::NeteaseClient;
 pub use secret::Secret;
@@ -427,6 +429,7 @@ pub trait GroupProvider: Send + Sync + fmt::Debug {
 pub fn build(
     config: ProviderConfig,
     budget: std::sync::Arc<RateBudget>,
+    gate: std::sync::Arc<dyn WriteGate>,
 ) -> Result<std::sync::Arc<dyn GroupProvider>, ConfigError> {
     if budget.kind() != config.kind() {
         return Err(ConfigError::new(
@@ -439,7 +442,11 @@ pub fn build(
         ));
     }
     Ok(match config {
-        ProviderConfig::Tencent(config) => std::sync::Arc::new(TencentClient::new(config, budget)?),
-        ProviderConfig::Netease(config) => std::sync::Arc::new(NeteaseClient::new(config, budget)?),
+        ProviderConfig::Tencent(config) => {
+            std::sync::Arc::new(TencentClient::new(config, budget)?.with_write_gate(gate))
+        }
+        ProviderConfig::Netease(config) => {
+            std::sync::Arc::new(NeteaseClient::new(config, budget)?.with_write_gate(gate))
+        }
     })
 }

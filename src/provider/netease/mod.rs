@@ -16,6 +16,7 @@ use tokio::time::Instant;
 
 use super::budget::RateBudget;
 use super::config::{ConfigError, NeteaseConfig};
+use super::gate::{self, WriteGate};
 use super::http::{self, NO_CODE};
 use super::secret::scrub;
 use super::{CallInfo, FailureClass, Operation, ProviderError, ProviderKind, ProviderResult};
@@ -36,6 +37,7 @@ pub struct NeteaseClient {
     base_url: String,
     http: reqwest::Client,
     budget: Arc<RateBudget>,
+    gate: Arc<dyn WriteGate>,
 }
 
 impl fmt::Debug for NeteaseClient {
@@ -76,12 +78,19 @@ impl NeteaseClient {
             base_url: config.base_url(),
             http: http::client(config.timeout)?,
             budget,
+            gate: gate::always_open(),
             config,
         })
     }
 
     pub fn budget(&self) -> &Arc<RateBudget> {
         &self.budget
+    }
+
+    /// Asks `gate` right before every write (any method but GET) is sent.
+    pub fn with_write_gate(mut self, gate: Arc<dyn WriteGate>) -> NeteaseClient {
+        self.gate = gate;
+        self
     }
 
     pub(crate) fn error(
@@ -116,6 +125,9 @@ impl NeteaseClient {
             if self.budget.acquire(request.api, deadline).await.is_err() {
                 let info = http::gave_up(last_throttle, self.budget.max_throttle_wait());
                 return Err(self.error(operation, FailureClass::Throttled, info));
+            }
+            if request.method != Method::GET {
+                gate::check(self.gate.as_ref(), ProviderKind::NetEase, operation)?;
             }
             let sent_at = Instant::now();
             let reply = self.send(request).await;

@@ -14,11 +14,15 @@ use tokio::time::Instant;
 
 use super::budget::RateBudget;
 use super::config::{ConfigError, TencentConfig};
+use super::gate::{self, WriteGate};
 use super::http::{self, NO_CODE};
 use super::secret::{scrub, Secret};
 use super::{CallInfo, FailureClass, Operation, ProviderError, ProviderKind, ProviderResult};
 use codes::{throttle_floor, APP_LOCK_CODE, REGENERATE_SIG_CODES, THROTTLE_CODES};
 use usersig::UserSigCache;
+
+/// Commands that change nothing on the provider; every other one passes the write gate.
+const READ_COMMANDS: [&str; 1] = ["get_group_info"];
 
 /// The client of one SDKAppID. Cheap to share behind an `Arc`.
 pub struct TencentClient {
@@ -26,6 +30,7 @@ pub struct TencentClient {
     base_url: String,
     http: reqwest::Client,
     budget: Arc<RateBudget>,
+    gate: Arc<dyn WriteGate>,
     sigs: UserSigCache,
     /// AppDefinedData keys used or seen so far: reads name them in their filter.
     custom_keys: Mutex<BTreeSet<String>>,
@@ -67,6 +72,7 @@ impl TencentClient {
             base_url: config.base_url(),
             http: http::client(config.timeout)?,
             budget,
+            gate: gate::always_open(),
             sigs,
             custom_keys: Mutex::new(BTreeSet::new()),
             config,
@@ -75,6 +81,12 @@ impl TencentClient {
 
     pub fn budget(&self) -> &Arc<RateBudget> {
         &self.budget
+    }
+
+    /// Asks `gate` right before every write is sent.
+    pub fn with_write_gate(mut self, gate: Arc<dyn WriteGate>) -> TencentClient {
+        self.gate = gate;
+        self
     }
 
     /// The UserSig the client is currently using, if one was generated.
@@ -131,6 +143,9 @@ impl TencentClient {
             if self.budget.acquire(command, deadline).await.is_err() {
                 let info = http::gave_up(last_throttle, self.budget.max_throttle_wait());
                 return Err(self.error(operation, FailureClass::Throttled, info));
+            }
+            if !READ_COMMANDS.contains(&command) {
+                gate::check(self.gate.as_ref(), ProviderKind::Tencent, operation)?;
             }
             let sig = self.sigs.get();
             let sent_at = Instant::now();
