@@ -104,6 +104,16 @@ pub enum Error {
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
 }
 
+/// A spec or configuration refused before any call names its field.
+impl From<crate::provider::ConfigError> for Error {
+    fn from(error: crate::provider::ConfigError) -> Self {
+        Error::InvalidSpec {
+            field: error.field,
+            message: error.message,
+        }
+    }
+}
+
 impl Error {
     pub fn kube(action: impl Into<String>, source: kube::Error) -> Self {
         Error::Kube {

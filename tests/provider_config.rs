@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use chatgroup_operator::provider::validate::validate_changes;
 use chatgroup_operator::provider::{
-    always_open, build, validate_attributes, validate_tencent_group_id, AttributeChanges,
-    ConfigError, GroupAttributes, GroupType, NeteaseConfig, NeteaseEndpoint, NeteaseRegion,
-    ProviderConfig, ProviderKind, RateBudget, RateConfig, Secret, TencentConfig, TencentEndpoint,
-    TencentRegion,
+    always_open, build, validate_attributes, validate_tencent_group_id,
+    validate_tencent_group_id_to_adopt, AttributeChanges, ConfigError, GroupAttributes, GroupType,
+    NeteaseConfig, NeteaseEndpoint, NeteaseRegion, ProviderConfig, ProviderKind, RateBudget,
+    RateConfig, Secret, TencentConfig, TencentEndpoint, TencentRegion,
 };
 
 /// Sets one attribute to a value, for the length-limit tables.
@@ -322,4 +322,23 @@ fn tencent_group_ids_follow_the_custom_id_rules() {
         )),
         "spec.groupId"
     );
+}
+
+#[test]
+fn any_existing_tencent_id_can_be_adopted_but_bchatroom_is_never_created() {
+    // Server-assigned ids start with the reserved prefix: adoptable, not creatable.
+    assert!(validate_tencent_group_id_to_adopt("@TGS#2J4SZEAEL").is_ok());
+    let too_long = "x".repeat(49);
+    for bad in ["", too_long.as_str(), "tab\tid", "群"] {
+        assert_eq!(
+            field_of(validate_tencent_group_id_to_adopt(bad)),
+            "spec.groupId",
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        field_of(validate_tencent_group_id(GroupType::BChatRoom, "b-room")),
+        "spec.type"
+    );
+    assert!(validate_tencent_group_id_to_adopt("b-room").is_ok());
 }

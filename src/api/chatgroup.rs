@@ -18,7 +18,8 @@ pub struct ProviderRef {
 }
 
 /// Group types. Tencent: Public, Private (also called Work), ChatRoom (also called
-/// Meeting), AVChatRoom, Community. NetEase: Advanced (advanced team), Super (super team).
+/// Meeting), AVChatRoom, Community, and the legacy BChatRoom (adopt only). NetEase:
+/// Advanced (advanced team), Super (super team).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum ChatGroupType {
     Public,
@@ -28,6 +29,8 @@ pub enum ChatGroupType {
     Community,
     Work,
     Meeting,
+    /// Tencent's legacy broadcast chat room: adopt and disband only.
+    BChatRoom,
     Advanced,
     Super,
 }
@@ -42,6 +45,7 @@ impl From<ChatGroupType> for GroupType {
             ChatGroupType::Community => GroupType::Community,
             ChatGroupType::Work => GroupType::Work,
             ChatGroupType::Meeting => GroupType::Meeting,
+            ChatGroupType::BChatRoom => GroupType::BChatRoom,
             ChatGroupType::Advanced => GroupType::Advanced,
             ChatGroupType::Super => GroupType::Super,
         }
@@ -124,6 +128,7 @@ const NETEASE_TYPES: &str = "self.type in ['Advanced', 'Super']";
 #[serde(rename_all = "camelCase")]
 #[x_kube(
     validation = Rule::new("!has(oldSelf.groupId) || has(self.groupId)").message("spec.groupId cannot be removed once set").field_path(".groupId"),
+    validation = Rule::new("self.type != 'BChatRoom' || has(self.groupId)").message("spec.groupId is required for type BChatRoom: it is a legacy Tencent type, so existing groups can be adopted and disbanded but none is created").field_path(".groupId"),
     validation = Rule::new(format!("!({NETEASE_TYPES}) || has(self.owner)")).message("spec.owner is required for NetEase team types (Advanced, Super)").field_path(".owner"),
     validation = Rule::new(format!("{NETEASE_TYPES} ? self.name.size() <= 64 : bytes(self.name).size() <= 30")).message("spec.name may be at most 30 bytes (UTF-8) on Tencent and 64 characters on NetEase").field_path(".name"),
     validation = Rule::new(format!("!has(self.introduction) || ({NETEASE_TYPES} ? self.introduction.size() <= 512 : bytes(self.introduction).size() <= 240)")).message("spec.introduction may be at most 240 bytes on Tencent and 512 characters on NetEase").field_path(".introduction"),
@@ -146,7 +151,8 @@ pub struct ChatGroupSpec {
     pub group_id: Option<String>,
 
     /// The group type. Tencent: Public, Private, ChatRoom, AVChatRoom, Community, Work,
-    /// Meeting. NetEase: Advanced, Super. Immutable.
+    /// Meeting, and BChatRoom (a legacy type: existing groups can be adopted through
+    /// spec.groupId and disbanded, none is created). NetEase: Advanced, Super. Immutable.
     #[serde(rename = "type")]
     #[x_kube(validation = Rule::new("self == oldSelf").message("spec.type is immutable"))]
     pub group_type: ChatGroupType,

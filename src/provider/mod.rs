@@ -26,7 +26,8 @@ pub use netease::NeteaseClient;
 pub use secret::Secret;
 pub use tencent::TencentClient;
 pub use validate::{
-    validate_attributes, validate_changes, validate_tencent_group_id, validate_type_for, MARKER_KEY,
+    validate_attributes, validate_changes, validate_tencent_creatable, validate_tencent_group_id,
+    validate_tencent_group_id_to_adopt, validate_type_for, MARKER_KEY,
 };
 
 /// Which hosted IM service a provider talks to.
@@ -58,6 +59,8 @@ pub enum GroupType {
     Community,
     Work,
     Meeting,
+    /// Legacy broadcast chat room (listed by the 2020 disband page): adopt and disband.
+    BChatRoom,
     // NetEase
     Advanced,
     Super,
@@ -89,6 +92,7 @@ impl GroupType {
             GroupType::Community => "Community",
             GroupType::Work => "Work",
             GroupType::Meeting => "Meeting",
+            GroupType::BChatRoom => "BChatRoom",
             GroupType::Advanced => "Advanced",
             GroupType::Super => "Super",
         }

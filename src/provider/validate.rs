@@ -76,7 +76,9 @@ pub fn validate_type_for(kind: ProviderKind, group_type: GroupType) -> Result<()
         return Ok(());
     }
     let allowed = match kind {
-        ProviderKind::Tencent => "Public, Private, ChatRoom, AVChatRoom, Community, Work, Meeting",
+        ProviderKind::Tencent => {
+            "Public, Private, ChatRoom, AVChatRoom, Community, Work, Meeting, BChatRoom"
+        }
         ProviderKind::NetEase => "Advanced, Super",
     };
     Err(ConfigError::new(
@@ -85,9 +87,45 @@ pub fn validate_type_for(kind: ProviderKind, group_type: GroupType) -> Result<()
     ))
 }
 
-/// Tencent custom `GroupId` rules: printable ASCII (0x20–0x7E), at most 48 bytes, not
-/// starting with the reserved `@TGS#`, except Community ids which must start with `@TGS#_`.
+/// Tencent custom `GroupId` rules for a create: an id any group can have (see
+/// [`validate_tencent_group_id_to_adopt`]), not starting with the reserved `@TGS#`,
+/// except Community ids which must start with `@TGS#_`. BChatRoom groups are not
+/// created (a legacy type, listed only by the 2020 edition of the disband page).
 pub fn validate_tencent_group_id(group_type: GroupType, id: &str) -> Result<(), ConfigError> {
+    const FIELD: &str = "spec.groupId";
+    validate_tencent_group_id_to_adopt(id)?;
+    validate_tencent_creatable(group_type)?;
+    let community = matches!(group_type, GroupType::Community);
+    if community && !id.starts_with("@TGS#_") {
+        return Err(ConfigError::new(
+            FIELD,
+            "a Community group id must start with @TGS#_",
+        ));
+    }
+    if !community && id.starts_with("@TGS#") {
+        return Err(ConfigError::new(
+            FIELD,
+            "must not start with the reserved prefix @TGS# (only Community ids use @TGS#_)",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether groups of `group_type` can be created on Tencent: every type but the legacy
+/// BChatRoom.
+pub fn validate_tencent_creatable(group_type: GroupType) -> Result<(), ConfigError> {
+    if group_type == GroupType::BChatRoom {
+        return Err(ConfigError::new(
+            "spec.type",
+            "BChatRoom is a legacy type: existing groups can be adopted (spec.groupId) and disbanded, none is created",
+        ));
+    }
+    Ok(())
+}
+
+/// What any Tencent group id is, server-assigned ids (`@TGS#...`) included, so an
+/// existing group can be adopted by it: printable ASCII (0x20–0x7E), 1 to 48 bytes.
+pub fn validate_tencent_group_id_to_adopt(id: &str) -> Result<(), ConfigError> {
     const FIELD: &str = "spec.groupId";
     if id.is_empty() {
         return Err(ConfigError::new(FIELD, "must not be empty"));
@@ -102,19 +140,6 @@ pub fn validate_tencent_group_id(group_type: GroupType, id: &str) -> Result<(), 
         return Err(ConfigError::new(
             FIELD,
             "must be printable ASCII (0x20-0x7E)",
-        ));
-    }
-    let community = matches!(group_type, GroupType::Community);
-    if community && !id.starts_with("@TGS#_") {
-        return Err(ConfigError::new(
-            FIELD,
-            "a Community group id must start with @TGS#_",
-        ));
-    }
-    if !community && id.starts_with("@TGS#") {
-        return Err(ConfigError::new(
-            FIELD,
-            "must not start with the reserved prefix @TGS# (only Community ids use @TGS#_)",
         ));
     }
     Ok(())

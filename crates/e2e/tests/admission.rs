@@ -117,3 +117,22 @@ async fn provider_limits_are_checked_by_the_api_server() -> anyhow::Result<()> {
     let _ = Side::BOTH;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_bchatroom_without_a_group_id_is_rejected_naming_the_field() -> anyhow::Result<()> {
+    let env = Env::without_operator(e2e::test_settings()).await?;
+    let yaml = fixtures::group("b1", "tencent", "BChatRoom", "name: Broadcast\n");
+    let message = rejected(&env, &yaml).await;
+    assert!(
+        message.contains("spec.groupId is required for type BChatRoom"),
+        "{message}"
+    );
+    let adopt = fixtures::group(
+        "b2",
+        "tencent",
+        "BChatRoom",
+        "name: B\ngroupId: '@TGS#b1'\n",
+    );
+    env.apply_group(&adopt).await?;
+    Ok(())
+}

@@ -127,3 +127,56 @@ async fn a_group_managed_by_another_object_is_not_adopted_twice() -> anyhow::Res
     assert!(group_id(&second).is_none());
     Ok(())
 }
+
+/// BChatRoom, the legacy Tencent type of the 2020 disband page: an existing group is
+/// adopted by its server-assigned id, read back and disbanded once; none is created.
+#[tokio::test]
+async fn a_legacy_bchatroom_is_adopted_and_disbanded_but_never_created() -> anyhow::Result<()> {
+    let env = Env::start().await?;
+    let id = "@TGS#bLEGACY01";
+    env.tencent.insert_group(existing(id, "BChatRoom", "alice"));
+    let spec = format!("name: Broadcast\ngroupId: \"{id}\"\n");
+    env.apply_group(&fixtures::group("broadcast", "tencent", "BChatRoom", &spec))
+        .await?;
+    let group = env
+        .wait_group("broadcast", WAIT, |g| ready_with(g, "Available"))
+        .await?;
+    assert_eq!(group_id(&group).as_deref(), Some(id));
+    assert_eq!(
+        env.sim_group(Side::Tencent, id).expect("exists").name,
+        "Broadcast"
+    );
+
+    env.delete_group("broadcast").await?;
+    env.wait_gone("broadcast", WAIT).await?;
+    assert!(env.sim_group(Side::Tencent, id).is_none(), "disbanded");
+    assert_eq!(env.executed(Side::Tencent, Op::Disband), 1);
+    assert_eq!(env.executed(Side::Tencent, Op::Create), 0);
+
+    // A BChatRoom that does not exist is not created under the named id.
+    env.apply_group(&fixtures::group(
+        "new-broadcast",
+        "tencent",
+        "BChatRoom",
+        "name: New\ngroupId: b-room-2\n",
+    ))
+    .await?;
+    let stalled = env
+        .wait_group("new-broadcast", WAIT, |g| {
+            condition(g, "Stalled").is_some_and(|(status, _)| status == "True")
+        })
+        .await?;
+    let message = stalled
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Stalled"))
+        .map(|c| c.message.clone())
+        .unwrap_or_default();
+    assert!(message.contains("BChatRoom"), "{message}");
+    assert_eq!(
+        env.executed(Side::Tencent, Op::Create),
+        0,
+        "nothing created"
+    );
+    Ok(())
+}

@@ -18,7 +18,9 @@ use super::plan;
 use super::status::{self, Report, StatusWriter};
 use super::Context;
 use crate::api::{ChatGroup, ChatGroupSpec, ChatGroupStatus, ClaimHolder, GroupState, RecordedApp};
-use crate::provider::validate::{validate_attributes, validate_tencent_group_id};
+use crate::provider::validate::{
+    validate_attributes, validate_tencent_group_id_to_adopt, validate_type_for,
+};
 use crate::provider::{AppIdentity, GroupKey, GroupProvider, GroupType, Lookup, ProviderKind};
 use crate::{Error, Result};
 
@@ -364,24 +366,14 @@ impl<'a> GroupReconcile<'a> {
 /// Checks what only the provider's kind can tell, before any call.
 fn check_spec(spec: &ChatGroupSpec, status: &ChatGroupStatus, kind: ProviderKind) -> Result<()> {
     let group_type: GroupType = spec.group_type.into();
-    if group_type.provider() != kind {
-        let allowed = match kind {
-            ProviderKind::Tencent => {
-                "Public, Private, ChatRoom, AVChatRoom, Community, Work, Meeting"
-            }
-            ProviderKind::NetEase => "Advanced, Super",
-        };
-        return Err(Error::invalid_spec(
-            "spec.type",
-            format!("{group_type} is not a {kind} group type; allowed: {allowed}"),
-        ));
-    }
+    validate_type_for(kind, group_type)?;
     let Some(id) = &spec.group_id else {
         return Ok(());
     };
     match kind {
-        ProviderKind::Tencent => validate_tencent_group_id(group_type, id)
-            .map_err(|e| Error::invalid_spec(e.field.clone(), e.message.clone()))?,
+        // The create rules (reserved prefixes) are checked only if it comes to a create:
+        // a server-assigned id can be adopted.
+        ProviderKind::Tencent => validate_tencent_group_id_to_adopt(id)?,
         ProviderKind::NetEase if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) => {
             return Err(Error::invalid_spec(
                 "spec.groupId",

@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 use super::codes::{classify, classify_disband, CodeOutcome, DisbandCode, GROUP_GONE_CODE};
 use super::{wire, Reply, TencentClient};
 use crate::provider::validate::{
-    validate_attributes, validate_changes, validate_tencent_group_id, validate_type_for,
+    validate_attributes, validate_changes, validate_tencent_creatable, validate_tencent_group_id,
+    validate_type_for,
 };
 use crate::provider::{
     AppIdentity, AttributeChanges, CallInfo, CreateOutcome, CreateRequest, DisbandOutcome,
@@ -225,7 +226,7 @@ impl GroupProvider for TencentClient {
             .and_then(|_| validate_attributes(request.group_type, &request.attributes))
             .and_then(|_| match &request.group_id {
                 Some(id) => validate_tencent_group_id(request.group_type, id),
-                None => Ok(()),
+                None => validate_tencent_creatable(request.group_type),
             });
         valid.map_err(|e| self.rejected(op, &e))?;
         self.remember_keys(request.attributes.custom_data.keys());

@@ -39,6 +39,7 @@ pub fn parse_type(text: &str) -> Option<GroupType> {
         "Meeting" => GroupType::Meeting,
         "AVChatRoom" => GroupType::AVChatRoom,
         "Community" => GroupType::Community,
+        "BChatRoom" => GroupType::BChatRoom,
         _ => return None,
     })
 }
