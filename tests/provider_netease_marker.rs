@@ -398,3 +398,40 @@ async fn batch_answers_of_the_wrong_shape_are_errors_and_foreign_extensions_are_
         .expect("search");
     assert_eq!(ids(&found), ["4"]);
 }
+
+/// Pending creates of one owner share the joined-teams scan: searches asked while a
+/// scan runs wait for it and share the next one, so six searches cost two scans, and
+/// each still finds exactly its own team.
+#[tokio::test]
+async fn concurrent_searches_of_one_owner_share_the_joined_teams_scan() {
+    let (sim, client) = start().await;
+    for i in 0..250u64 {
+        let id = (20_000 + i).to_string();
+        let extension = if i < 6 {
+            marked(&format!("uid-{i}"))
+        } else {
+            marked("someone-else")
+        };
+        seed_named(&sim, &id, "1", "Team", "alice", &extension);
+    }
+    sim.inject(Fault::always(
+        Some("joined_teams"),
+        FaultKind::Latency(Duration::from_millis(60)),
+    ));
+    let client = std::sync::Arc::new(client);
+    let searches: Vec<_> = (0..6u64)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move { client.find_by_marker(&query(&format!("uid-{i}"))).await })
+        })
+        .collect();
+    for (i, search) in searches.into_iter().enumerate() {
+        let found = search.await.expect("task").expect("search");
+        assert_eq!(ids(&found), [(20_000 + i).to_string().as_str()]);
+    }
+    let pages = sim.calls_to("joined_teams").len();
+    assert!(
+        pages <= 6,
+        "six searches read {pages} pages of joined teams: more than two scans of three pages"
+    );
+}

@@ -1,5 +1,6 @@
 //! Creating, recovering and recording a group; converging it to the spec.
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::runtime::events::EventType;
 
 use super::GroupReconcile;
@@ -82,9 +83,12 @@ impl GroupReconcile<'_> {
     /// made with (not what the spec says now).
     pub(super) async fn search(&mut self) -> Result<()> {
         let query = self.marker_query()?;
+        // The search counts from when it was asked for: a team that appeared while its
+        // pages were being read may have been missed.
+        let asked = status::now();
         let found = self.client()?.find_by_marker(&query).await?;
         if found.is_empty() {
-            self.note_empty_search().await?;
+            self.note_empty_search(asked).await?;
         }
         self.known.search = Some(found);
         Ok(())
@@ -114,7 +118,7 @@ impl GroupReconcile<'_> {
     }
 
     /// Records a complete search (or read) that found no group from the pending create.
-    pub(super) async fn note_empty_search(&mut self) -> Result<()> {
+    pub(super) async fn note_empty_search(&mut self, asked: Time) -> Result<()> {
         let spec = &self.group.spec;
         let pending = self
             .status
@@ -125,7 +129,7 @@ impl GroupReconcile<'_> {
                 ..PendingCreate::default()
             });
         pending.empty_searches += 1;
-        pending.last_empty_search = Some(status::now());
+        pending.last_empty_search = Some(asked);
         self.write().await
     }
 

@@ -293,6 +293,7 @@ impl<'a> GroupReconcile<'a> {
     }
 
     async fn read(&mut self, id: &str) -> Result<()> {
+        let asked = status::now();
         let found = self.client()?.get_groups(&[self.key(id)]).await?;
         let found = match found.into_iter().next().map(|(_, lookup)| lookup) {
             Some(Lookup::Found(group)) => Some(group),
@@ -302,7 +303,7 @@ impl<'a> GroupReconcile<'a> {
             && self.status.create_pending_since.is_some()
             && self.resolved()?.capabilities.ids == crate::provider::IdAssignment::CallerChosen;
         if found.is_none() && pending_id {
-            self.note_empty_search().await?;
+            self.note_empty_search(asked).await?;
         }
         self.known.lookups.insert(id.to_string(), found);
         Ok(())

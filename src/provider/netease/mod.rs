@@ -3,6 +3,7 @@
 pub mod codes;
 mod ops;
 mod read;
+mod scan;
 mod wire;
 
 use std::fmt;
@@ -38,6 +39,8 @@ pub struct NeteaseClient {
     http: reqwest::Client,
     budget: Arc<RateBudget>,
     gate: Arc<dyn WriteGate>,
+    /// Joined-teams scans shared by concurrent marker searches of one owner.
+    scans: scan::SharedScans,
 }
 
 impl fmt::Debug for NeteaseClient {
@@ -79,6 +82,7 @@ impl NeteaseClient {
             http: http::client(config.timeout)?,
             budget,
             gate: gate::always_open(),
+            scans: scan::SharedScans::default(),
             config,
         })
     }

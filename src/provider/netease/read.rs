@@ -327,24 +327,51 @@ impl NeteaseClient {
         Ok(found.into_iter().map(|(_, team)| team).collect())
     }
 
-    /// All pages of the owner's joined teams of the query's type; returns the entries
-    /// named `query.name` created at or after `query.created_not_before_ms` (an entry
-    /// without `create_time` stays a candidate), by id.
+    /// The owner's joined teams of the query's type named `query.name` and created at
+    /// or after `query.created_not_before_ms` (an entry without `create_time` stays a
+    /// candidate), by id. The scan is shared with concurrent searches of the same owner.
     async fn joined_candidates(
         &self,
         query: &MarkerQuery,
     ) -> ProviderResult<BTreeMap<String, JoinedEntry>> {
+        let team_type = wire::team_type(query.group_type);
+        let entries = self
+            .scans
+            .fresh(&query.owner, team_type, || {
+                self.scan_joined(&query.owner, query.group_type)
+            })
+            .await?;
+        Ok(entries
+            .iter()
+            .filter(|entry| {
+                let recent = entry
+                    .create_time
+                    .is_none_or(|t| t >= query.created_not_before_ms);
+                entry.name == query.name && recent
+            })
+            .map(|entry| (entry.id.clone(), entry.clone()))
+            .collect())
+    }
+
+    /// Every page of `owner`'s joined teams of `group_type`. NetEase documents no order
+    /// for them (unconfirmed), so the scan cannot stop at teams older than the oldest
+    /// pending create: it reads to the last page, or fails.
+    async fn scan_joined(
+        &self,
+        owner: &str,
+        group_type: GroupType,
+    ) -> ProviderResult<Vec<JoinedEntry>> {
         let op = Operation::FindByMarker;
         let path = format!(
             "/im/v2.1/team_members/{}/actions/joined_teams",
-            wire::path_segment(&query.owner)
+            wire::path_segment(owner)
         );
-        let mut candidates = BTreeMap::new();
+        let mut entries = Vec::new();
         let mut tokens = HashSet::new();
         let mut token: Option<String> = None;
         for page_number in 1..=MAX_PAGES {
             let mut params = vec![
-                ("team_type", wire::team_type(query.group_type).to_string()),
+                ("team_type", wire::team_type(group_type).to_string()),
                 ("limit", PAGE_LIMIT.to_string()),
             ];
             if let Some(token) = &token {
@@ -360,16 +387,9 @@ impl NeteaseClient {
                 let api = format!("joined teams (page {page_number})");
                 self.bad_shape(op, reply.info.clone(), &api, &detail)
             })?;
-            for entry in page.entries {
-                let recent = entry
-                    .create_time
-                    .is_none_or(|t| t >= query.created_not_before_ms);
-                if entry.name == query.name && recent {
-                    candidates.insert(entry.id.clone(), entry);
-                }
-            }
+            entries.extend(page.entries);
             let Some(next) = page.next_token else {
-                return Ok(candidates);
+                return Ok(entries);
             };
             if !tokens.insert(next.clone()) {
                 let detail = format!("next_token {next:?} repeats an earlier page's");
@@ -381,9 +401,8 @@ impl NeteaseClient {
         let info = CallInfo {
             code: crate::provider::NO_CODE,
             message: format!(
-                "the joined teams of {} have more than {MAX_PAGES} pages of {PAGE_LIMIT}; \
-                 the marker search stopped incomplete",
-                query.owner
+                "the joined teams of {owner} have more than {MAX_PAGES} pages of {PAGE_LIMIT}; \
+                 the marker search stopped incomplete"
             ),
             request_id: None,
         };
