@@ -212,7 +212,7 @@ fn query(marker: &str) -> MarkerQuery {
         group_type: GroupType::Advanced,
         owner: "alice".into(),
         marker: marker.into(),
-        name: "Team".into(),
+        name: Some("Team".into()),
         created_not_before_ms: 0,
     }
 }

@@ -225,7 +225,7 @@ async fn find_by_marker_is_not_needed_on_tencent() {
                 group_type: GroupType::Public,
                 owner: "alice".into(),
                 marker: "uid".into(),
-                name: "Team".into(),
+                name: Some("Team".into()),
                 created_not_before_ms: 0,
             })
             .await

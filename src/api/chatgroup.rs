@@ -250,9 +250,28 @@ pub struct PendingCreate {
     /// Complete searches that found no group from this create (NetEase).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub empty_searches: u32,
-    /// When the last of those searches completed.
+    /// When the last of those searches was asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_empty_search: Option<Time>,
+    /// Create calls sent for this object so far.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attempts: u32,
+    /// When the first of them was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_sent: Option<Time>,
+}
+
+/// A group recorded after its create was sent more than once, on a provider that
+/// assigns ids: an earlier create may still take effect late (no bound is
+/// documented), as a second group carrying this object's marker. Every drift resync
+/// looks for one and disbands it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DuplicateWatch {
+    /// The owner the creates were made with (NetEase teams are found through it).
+    pub owner: String,
+    /// When the first create was sent.
+    pub since: Time,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -296,6 +315,10 @@ pub struct ChatGroupStatus {
     /// ChatProvider later resolves to another app, nothing is called for this group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app: Option<RecordedApp>,
+    /// Set when the group's create was sent more than once: a second group from a late
+    /// create is looked for on every drift resync, and disbanded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_watch: Option<DuplicateWatch>,
     /// The metadata.generation the conditions describe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,

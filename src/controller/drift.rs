@@ -1,6 +1,7 @@
 //! Drift detection: every resync interval (jittered), read all managed groups back
 //! from their providers in batches (Tencent 50, NetEase 30 per call) and requeue the
-//! ChatGroups whose group changed or disappeared outside Kubernetes.
+//! ChatGroups whose group changed or disappeared outside Kubernetes, and those whose
+//! create was sent more than once (their reconcile looks for a late duplicate).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -38,6 +39,15 @@ fn drifted(group: &ChatGroup, lookup: &Lookup) -> bool {
                 || plan::owner_change(&desired, observed).is_some()
         }
     }
+}
+
+/// A group whose create was sent more than once: its reconcile looks for a second
+/// group from a late create on every pass.
+fn duplicate_watched(group: &ChatGroup) -> bool {
+    group
+        .status
+        .as_ref()
+        .is_some_and(|s| s.duplicate_watch.is_some())
 }
 
 /// One pass over every watched group. Returns how many were requeued.
@@ -85,7 +95,7 @@ pub async fn resync_once(ctx: &Context, requeue: &UnboundedSender<ObjectRef<Chat
                 continue;
             };
             for ((group, _), (_, lookup)) in chunk.iter().zip(found.iter()) {
-                if drifted(group, lookup)
+                if (drifted(group, lookup) || duplicate_watched(group))
                     && requeue
                         .unbounded_send(ObjectRef::from_obj(group.as_ref()))
                         .is_ok()

@@ -14,6 +14,9 @@
 //! - A create whose answer was lost is searched for; only a complete, empty search
 //!   repeated past a bound on how late a create can take effect lets it be re-created,
 //!   or the object be released.
+//! - A group whose create was sent more than once (server-assigned ids) is searched for
+//!   a second group with its marker before anything else is done with it; any such
+//!   group is provably this object's and is disbanded.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -239,6 +242,11 @@ fn recorded(f: &Resolved<'_, '_>, id: &str) -> Step {
     }
     if let Some(step) = claimed(f, id) {
         return step;
+    }
+    // A create sent more than once may still surface late as a second group.
+    let watched = f.status.duplicate_watch.is_some() && f.capabilities.carries_marker;
+    if watched && f.known.search.is_none() {
+        return Step::Search;
     }
     if let Some(duplicate) = duplicates(f, id).next() {
         return Step::DisbandDuplicate {
@@ -535,6 +543,13 @@ mod tests {
             });
             self
         }
+        fn watched(mut self) -> Self {
+            self.status.duplicate_watch = Some(crate::api::DuplicateWatch {
+                owner: "alice".into(),
+                since: Time(at(0)),
+            });
+            self
+        }
         fn claim(mut self, id: &str, result: ClaimResult) -> Self {
             self.known.claims.insert(id.into(), result);
             self
@@ -649,6 +664,11 @@ mod tests {
             ("netease pending: then recorded as created", netease("").pending(0, None).searched(vec![group("12", mine)]).claim("12", held()), Step::Record { group: group("12", mine), origin: GroupOrigin::Created }),
             ("netease pending: of two, the first created is kept", netease("").pending(0, None).searched(vec![group("15", mine), group("12", mine)]).claim("12", held()), Step::Record { group: group("12", mine), origin: GroupOrigin::Created }),
             ("netease: the duplicate is disbanded once the first is recorded", netease("").recorded("12").searched(vec![group("15", mine), group("12", mine)]).claim("12", held()), Step::DisbandDuplicate { group_id: "15".into() }),
+            ("netease: a group whose create was re-sent is searched for a late duplicate", netease("").recorded("12").watched().claim("12", held()), Step::Search),
+            ("netease: ... also before its disband", netease("").recorded("12").watched().claim("12", held()).deleting(), Step::Search),
+            ("netease: a late duplicate found is disbanded", netease("").recorded("12").watched().claim("12", held()).searched(vec![group("12", mine), group("19", mine)]), Step::DisbandDuplicate { group_id: "19".into() }),
+            ("netease: no duplicate, the group is read as usual", netease("").recorded("12").watched().claim("12", held()).searched(vec![group("12", mine)]), read("12")),
+            ("tencent: ids are caller-chosen, a re-sent create cannot duplicate", tencent("").recorded("g1").watched().claim("g1", held()).deleting(), disband("g1")),
             ("netease pending: one empty search is not enough", netease("").pending(1, Some(130)).searched(vec![]).now(130), Step::WaitForLateCreate { retry_in: Duration::from_secs(1) }),
             ("netease pending: empty searches before the bound are not enough", netease("").pending(3, Some(60)).searched(vec![]).now(60), Step::WaitForLateCreate { retry_in: Duration::from_secs(60) }),
             ("netease pending: proven never made is created again", netease("").pending(2, Some(121)).searched(vec![]).now(121), Step::Create { group_id: None }),

@@ -326,7 +326,8 @@ pub struct MarkerQuery {
     pub owner: String,
     pub marker: String,
     /// The name the create was made with: narrows the candidates before they are read.
-    pub name: String,
+    /// `None` reads every team of the owner created in the time window.
+    pub name: Option<String>,
     /// Teams created before this instant (Unix milliseconds, clock skew already
     /// allowed for) cannot be the lost create and are not candidates.
     pub created_not_before_ms: i64,

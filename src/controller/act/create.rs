@@ -4,13 +4,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::runtime::events::EventType;
 
 use super::GroupReconcile;
-use crate::api::{GroupOrigin, PendingCreate};
+use crate::api::{DuplicateWatch, GroupOrigin, PendingCreate};
 use crate::controller::ownership;
 use crate::controller::plan;
 use crate::controller::status;
 use crate::provider::{
-    CreateOutcome, CreateRequest, FailureClass, MarkerQuery, ObservedGroup, Operation,
-    ProviderError, Stamp,
+    CreateOutcome, CreateRequest, FailureClass, IdAssignment, MarkerQuery, ObservedGroup,
+    Operation, ProviderError, Stamp,
 };
 use crate::{Error, Result};
 
@@ -25,13 +25,23 @@ impl GroupReconcile<'_> {
         self.check_attributes()?;
         let attributes = plan::desired_attributes(&self.group.spec);
         let app = ownership::recorded_app(&self.resolved()?.app);
-        self.status.create_pending_since = Some(status::now());
+        let sent = status::now();
+        // A pending create from before attempts were counted was sent once.
+        let earlier = self.status.pending_create.as_ref();
+        let attempts = earlier.map_or(0, |p| p.attempts.max(1)) + 1;
+        let first_sent = earlier
+            .and_then(|p| p.first_sent.clone())
+            .or_else(|| self.status.create_pending_since.clone())
+            .unwrap_or_else(|| sent.clone());
+        self.status.create_pending_since = Some(sent);
         self.status.pending_create = Some(PendingCreate {
             name: attributes.name.clone(),
             owner: attributes.owner.clone(),
             group_id: group_id.clone(),
             empty_searches: 0,
             last_empty_search: None,
+            attempts,
+            first_sent: Some(first_sent),
         });
         self.status.app = Some(app);
         self.write().await?;
@@ -87,7 +97,7 @@ impl GroupReconcile<'_> {
         // pages were being read may have been missed.
         let asked = status::now();
         let found = self.client()?.find_by_marker(&query).await?;
-        if found.is_empty() {
+        if found.is_empty() && self.status.group_id.is_none() {
             self.note_empty_search(asked).await?;
         }
         self.known.search = Some(found);
@@ -95,6 +105,16 @@ impl GroupReconcile<'_> {
     }
 
     fn marker_query(&self) -> Result<MarkerQuery> {
+        if let (Some(_), Some(watch)) = (&self.status.group_id, &self.status.duplicate_watch) {
+            // Any name: the spec may have been renamed since the creates were sent.
+            return Ok(MarkerQuery {
+                group_type: self.group_type(),
+                owner: watch.owner.clone(),
+                marker: self.uid.clone(),
+                name: None,
+                created_not_before_ms: watch.since.0.as_millisecond() - CLOCK_SKEW_MS,
+            });
+        }
         let spec = &self.group.spec;
         let pending = self.status.pending_create.as_ref();
         let owner = pending
@@ -112,7 +132,7 @@ impl GroupReconcile<'_> {
             group_type: self.group_type(),
             owner,
             marker: self.uid.clone(),
-            name: pending.map_or_else(|| spec.name.clone(), |p| p.name.clone()),
+            name: Some(pending.map_or_else(|| spec.name.clone(), |p| p.name.clone())),
             created_not_before_ms: since.0.as_millisecond() - CLOCK_SKEW_MS,
         })
     }
@@ -161,6 +181,9 @@ impl GroupReconcile<'_> {
         self.status.origin = Some(origin);
         self.status.app = Some(ownership::recorded_app(&self.resolved()?.app));
         self.status.create_pending_since = None;
+        if let Some(watch) = self.duplicate_watch(origin) {
+            self.status.duplicate_watch = Some(watch);
+        }
         self.status.pending_create = None;
         self.write().await?;
         let (reason, note) = match origin {
@@ -178,6 +201,23 @@ impl GroupReconcile<'_> {
         }
         self.known.lookups.insert(id, Some(group));
         Ok(())
+    }
+
+    /// A created group whose create was sent more than once where the server assigns
+    /// ids: an earlier create may still appear as a second group.
+    fn duplicate_watch(&self, origin: GroupOrigin) -> Option<DuplicateWatch> {
+        let pending = self.status.pending_create.as_ref()?;
+        let server_assigned =
+            self.resolved().ok()?.capabilities.ids == IdAssignment::ServerAssigned;
+        let resent = origin == GroupOrigin::Created && pending.attempts > 1 && server_assigned;
+        resent.then(|| DuplicateWatch {
+            owner: pending.owner.clone().unwrap_or_default(),
+            since: pending
+                .first_sent
+                .clone()
+                .or_else(|| self.status.create_pending_since.clone())
+                .unwrap_or_else(status::now),
+        })
     }
 
     async fn stamp(&mut self, group: &mut ObservedGroup) -> Result<()> {

@@ -327,7 +327,8 @@ impl NeteaseClient {
         Ok(found.into_iter().map(|(_, team)| team).collect())
     }
 
-    /// The owner's joined teams of the query's type named `query.name` and created at
+    /// The owner's joined teams of the query's type named `query.name` (any name when
+    /// unset) and created at
     /// or after `query.created_not_before_ms` (an entry without `create_time` stays a
     /// candidate), by id. The scan is shared with concurrent searches of the same owner.
     async fn joined_candidates(
@@ -347,7 +348,7 @@ impl NeteaseClient {
                 let recent = entry
                     .create_time
                     .is_none_or(|t| t >= query.created_not_before_ms);
-                entry.name == query.name && recent
+                query.name.as_ref().is_none_or(|name| entry.name == *name) && recent
             })
             .map(|entry| (entry.id.clone(), entry.clone()))
             .collect())
