@@ -44,13 +44,14 @@ async fn several_pages_are_read_and_every_marked_team_is_returned_oldest_first()
         let (sim, client) = start().await;
         sim.set_joined_order(order);
         // 250 teams of alice's: 40 named like the lost create, two of those with its
-        // marker (a duplicate create), one with a server_extension that is not JSON.
+        // marker (a duplicate create); teams of other names whose server_extension is
+        // not a JSON object are never read.
         for i in 0..250u64 {
             let id = (10_000 + i).to_string();
             let (name, extension) = match i {
                 17 | 203 => ("Team", marked("uid-dup")),
-                30 => ("Team", "not json".to_string()),
-                31 => ("Team", "[\"uid-dup\"]".to_string()),
+                30 => ("Elsewhere", "not json".to_string()),
+                31 => ("Elsewhere", "[\"uid-dup\"]".to_string()),
                 i if i % 6 == 0 => ("Team", marked(&format!("other-{i}"))),
                 _ => ("Elsewhere", marked("uid-dup")),
             };
@@ -337,7 +338,7 @@ async fn the_page_cap_and_a_repeating_token_end_the_search_with_an_error() {
 }
 
 #[tokio::test]
-async fn batch_answers_of_the_wrong_shape_are_errors_and_foreign_extensions_are_skipped() {
+async fn batch_answers_of_the_wrong_shape_are_errors_and_gone_teams_are_skipped() {
     let joined = || {
         netease_ok(json!({"has_more": false, "team_info_list": [
             entry(json!(1), "Team", None), entry(json!(2), "Team", None)]}))
@@ -378,17 +379,15 @@ async fn batch_answers_of_the_wrong_shape_are_errors_and_foreign_extensions_are_
         );
     }
 
-    // Not JSON, JSON that is not an object, a gone team: skipped; without
-    // invalid_tids (the Go SDK's type has none) an answer that names every id is fine.
+    // A gone team is skipped; a team without a server_extension has no marker.
     let fake = Fake::start(move |seen| {
         if is_joined(seen) {
             netease_ok(json!({"has_more": false, "team_info_list": [
-                entry(json!(1), "Team", None), entry(json!(2), "Team", None),
-                entry(json!(3), "Team", None), entry(json!(4), "Team", None)]}))
+                entry(json!(1), "Team", None), entry(json!(3), "Team", None),
+                entry(json!(4), "Team", None)]}))
         } else {
             netease_ok(json!({"team_info_list": [
-                team_info(1, "uid-m", 1), team_info(2, "\"uid-m\"", 1),
-                team_info(4, &marked("uid-m"), 1)], "invalid_tids": [3]}))
+                team_info(1, "", 1), team_info(4, &marked("uid-m"), 1)], "invalid_tids": [3]}))
         }
     })
     .await;
@@ -397,6 +396,43 @@ async fn batch_answers_of_the_wrong_shape_are_errors_and_foreign_extensions_are_
         .await
         .expect("search");
     assert_eq!(ids(&found), ["4"]);
+}
+
+/// A candidate (named like the lost create, created since it was sent) whose
+/// server_extension cannot be read cannot be told apart from this create's team: the
+/// search is an error naming the team and the field, never "none" (which would lead
+/// to a second create on a guess).
+#[tokio::test]
+async fn a_candidate_whose_server_extension_cannot_be_read_makes_the_search_an_error() {
+    let over_limit = json!({ "k": "v".repeat(1100) }).to_string();
+    for (extension, what) in [
+        ("uid-m", "is not a JSON object"),
+        ("\"uid-m\"", "is not a JSON object"),
+        ("[\"uid-m\"]", "is not a JSON object"),
+        (over_limit.as_str(), "1024"),
+    ] {
+        let extension = extension.to_string();
+        let fake = Fake::start(move |seen| {
+            if is_joined(seen) {
+                netease_ok(json!({"has_more": false, "team_info_list": [
+                    entry(json!(1), "Team", None), entry(json!(2), "Team", None)]}))
+            } else {
+                netease_ok(json!({"team_info_list": [
+                    team_info(1, &extension, 1), team_info(2, &marked("other"), 1)],
+                    "invalid_tids": []}))
+            }
+        })
+        .await;
+        let err = client_for(&fake.base_url)
+            .find_by_marker(&query("uid-m"))
+            .await
+            .expect_err("an unreadable candidate is an error");
+        assert_eq!(err.class, FailureClass::Transient);
+        let message = &err.info.message;
+        assert!(message.contains("team 1"), "{message}");
+        assert!(message.contains("server_extension"), "{message}");
+        assert!(message.contains(what), "{what}: {message}");
+    }
 }
 
 /// Pending creates of one owner share the joined-teams scan: searches asked while a

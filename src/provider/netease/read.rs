@@ -309,7 +309,14 @@ impl NeteaseClient {
                         &format!("team {id} is in neither team_info_list nor invalid_tids"),
                     ));
                 };
-                // A server_extension that is not a JSON object has no marker.
+                if let Some(problem) = unreadable_extension(team.server_extension.as_deref()) {
+                    let detail = format!(
+                        "team {id} is named like the lost create and created since it was sent, \
+                         but its server_extension {problem}, so it cannot be told apart from \
+                         this create's team; correct it, or adopt the team with spec.groupId"
+                    );
+                    return Err(self.bad_shape(op, info, "batch get", &detail));
+                }
                 if team.group.marker.as_deref() == Some(query.marker.as_str()) {
                     let created = team.create_time.or(candidates[*id].create_time);
                     found.push((created, team.group.clone()));
@@ -408,6 +415,24 @@ impl NeteaseClient {
             request_id: None,
         };
         Err(self.error(op, FailureClass::Transient, info))
+    }
+}
+
+/// Why a candidate's `server_extension` cannot carry a marker that can be read: not a
+/// JSON object, or over the 1024-character limit. Empty or absent is readable (no
+/// marker).
+fn unreadable_extension(raw: Option<&str>) -> Option<String> {
+    let raw = raw.filter(|r| !r.is_empty())?;
+    let chars = raw.chars().count();
+    if chars > wire::SERVER_EXTENSION_MAX_CHARS {
+        return Some(format!(
+            "is {chars} characters, over the {} allowed",
+            wire::SERVER_EXTENSION_MAX_CHARS
+        ));
+    }
+    match serde_json::from_str::<Value>(raw) {
+        Ok(Value::Object(_)) => None,
+        _ => Some("is not a JSON object".to_string()),
     }
 }
 
