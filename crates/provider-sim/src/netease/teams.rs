@@ -203,9 +203,10 @@ pub(crate) fn require_owner_or_manager(team: &NTeam, operator: &str) -> Result<(
 pub(crate) fn transfer_owner(st: &mut NeteaseState, ctx: &Ctx, input: &Input) -> NResult {
     let team_type = input.team_type()?;
     let new_owner = input.req_str("new_owner_account_id")?.to_string();
-    let leave = input.int("leave")?.unwrap_or(2);
-    if leave != 1 && leave != 2 {
-        return Err(err(PARAM, "leave must be 1 or 2"));
+    // Required, 1 or 2: both SDKs' `TransferTeamOwnerRequestV2` mark `leave` required.
+    let leave = input.int("leave")?;
+    if leave != Some(1) && leave != Some(2) {
+        return Err(err(PARAM, "leave is required and must be 1 or 2"));
     }
     input.extension(team_type)?;
     let team = st.team(input.team_id()?, team_type)?;
@@ -219,7 +220,7 @@ pub(crate) fn transfer_owner(st: &mut NeteaseState, ctx: &Ctx, input: &Input) ->
             format!("{new_owner} is not a team member"),
         ));
     }
-    if let (Some(old), 1) = (team.g.owner.clone(), leave) {
+    if let (Some(old), Some(1)) = (team.g.owner.clone(), leave) {
         team.g.members.retain(|m| *m != old);
     }
     team.g.owner = Some(new_owner);
