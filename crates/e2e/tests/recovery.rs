@@ -65,7 +65,10 @@ async fn a_lost_create_is_found_through_the_recorded_owner_after_the_owner_chang
     let pending = env.groups().get("lost").await?.status.unwrap_or_default();
     assert!(pending.group_id.is_none() && pending.create_pending_since.is_some());
     assert_eq!(
-        pending.pending_create.as_ref().and_then(|p| p.owner.as_deref()),
+        pending
+            .pending_create
+            .as_ref()
+            .and_then(|p| p.owner.as_deref()),
         Some("alice"),
         "the owner the create was made with is kept"
     );
@@ -76,7 +79,11 @@ async fn a_lost_create_is_found_through_the_recorded_owner_after_the_owner_chang
         .wait_group("lost", WAIT, |g| ready_with(g, "Available"))
         .await?;
     let id = group_id(&group).expect("recorded");
-    assert_eq!(env.executed(Side::Netease, Op::Create), 1, "one create in all");
+    assert_eq!(
+        env.executed(Side::Netease, Op::Create),
+        1,
+        "one create in all"
+    );
     let team = env.sim_group(Side::Netease, &id).expect("the team lives");
     assert_eq!(team.owner.as_deref(), Some("bob"));
     let named_lost = env

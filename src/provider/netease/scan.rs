@@ -19,10 +19,13 @@ struct Scan {
     result: ProviderResult<Arc<Vec<JoinedEntry>>>,
 }
 
-/// The latest scan of each (owner, team type), behind a lock held while scanning.
+/// The last scan of one (owner, team type), behind a lock held while scanning.
+type Slot = Arc<tokio::sync::Mutex<Option<Scan>>>;
+
+/// The latest scan of each (owner, team type).
 #[derive(Debug, Default)]
 pub(super) struct SharedScans {
-    slots: Mutex<HashMap<(String, u8), Arc<tokio::sync::Mutex<Option<Scan>>>>>,
+    slots: Mutex<HashMap<(String, u8), Slot>>,
 }
 
 impl SharedScans {
