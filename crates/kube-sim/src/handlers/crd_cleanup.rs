@@ -125,6 +125,12 @@ pub(crate) fn finish_if_empty(st: &mut Store, name: &str) {
         let r = r.clone();
         hooks::after_removed(st, &r, &gone);
     }
+    // The real server tears down the resource's storage (`crdHandler.tearDown`),
+    // which ends its open watches; a client's re-list is then answered 404.
+    // Watches here do not know which resource they serve once it is unserved,
+    // so every watch ends: a client resumes the others from its last
+    // resourceVersion, as after any server-side close.
+    st.close_watches();
 }
 
 /// After an object of a custom resource is stored: the cleanup of a
