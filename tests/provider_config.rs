@@ -342,3 +342,14 @@ fn any_existing_tencent_id_can_be_adopted_but_bchatroom_is_never_created() {
     );
     assert!(validate_tencent_group_id_to_adopt("b-room").is_ok());
 }
+
+#[test]
+fn a_tencent_owner_data_key_is_an_appdefineddata_key() {
+    let mut config = tencent();
+    config.marker_key = Some("cg_owner".into());
+    assert!(config.validate().is_ok());
+    for bad in ["", "a-key-of-17-bytes"] {
+        config.marker_key = Some(bad.into());
+        assert_eq!(field_of(config.validate()), "tencent.ownerDataKey", "{bad:?}");
+    }
+}

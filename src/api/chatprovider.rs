@@ -40,6 +40,14 @@ pub struct TencentSpec {
     pub endpoint: Option<String>,
     /// The Secret key holding the app's secret key, used to sign UserSigs.
     pub secret_key_ref: SecretKeyRef,
+    /// A group-level AppDefinedData key enabled for this app in the console and kept
+    /// for the operator: each group carries its managing object's marker under it,
+    /// read before every disband, so two clusters sharing one app cannot disband each
+    /// other's groups. It cannot be used in spec.customData. Unset: groups carry no
+    /// marker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 16))]
+    pub owner_data_key: Option<String>,
 }
 
 fn default_identifier() -> String {

@@ -30,6 +30,7 @@ pub fn provider_config(
         (Some(t), None) => {
             let mut config = TencentConfig::new(t.sdk_app_id, Secret::new(credential));
             config.identifier = t.identifier.clone();
+            config.marker_key = t.owner_data_key.clone();
             config.endpoint = match (&t.endpoint, t.region) {
                 (Some(url), None) => TencentEndpoint::Url(url.clone()),
                 (None, Some(name)) => TencentEndpoint::Region(region(name)),

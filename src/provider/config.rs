@@ -186,6 +186,9 @@ pub struct TencentConfig {
     pub timeout: Duration,
     /// Lifetime of each generated UserSig. Default 24 h.
     pub usersig_ttl: Duration,
+    /// An AppDefinedData key enabled for the app, reserved for the managing object's
+    /// marker. `None`: Tencent groups carry no marker.
+    pub marker_key: Option<String>,
 }
 
 impl TencentConfig {
@@ -199,6 +202,7 @@ impl TencentConfig {
             rate: RateConfig::TENCENT_DEFAULT,
             timeout: Duration::from_secs(5),
             usersig_ttl: Duration::from_secs(24 * 3600),
+            marker_key: None,
         }
     }
 
@@ -238,6 +242,17 @@ impl TencentConfig {
             validate_endpoint("tencent.endpoint", url)?;
         }
         validate_durations("tencent", self.timeout, Some(self.usersig_ttl))?;
+        if let Some(key) = &self.marker_key {
+            if key.is_empty() || key.len() > 16 {
+                return Err(ConfigError::new(
+                    "tencent.ownerDataKey",
+                    format!(
+                        "{key:?} is {} bytes; an AppDefinedData key is 1 to 16 bytes",
+                        key.len()
+                    ),
+                ));
+            }
+        }
         self.rate.validate()
     }
 }

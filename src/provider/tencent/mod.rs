@@ -74,7 +74,8 @@ impl TencentClient {
             budget,
             gate: gate::always_open(),
             sigs,
-            custom_keys: Mutex::new(BTreeSet::new()),
+            // Reads always ask for the marker key: it is never in a spec's custom data.
+            custom_keys: Mutex::new(config.marker_key.iter().cloned().collect()),
             config,
         })
     }

@@ -14,7 +14,7 @@ use crate::provider::validate::{
 use crate::provider::{
     AppIdentity, AttributeChanges, CallInfo, CreateOutcome, CreateRequest, DisbandOutcome,
     FailureClass, GroupKey, GroupProvider, GroupType, IdAssignment, Lookup, MarkerQuery,
-    ObservedGroup, Operation, ProviderKind, ProviderResult,
+    ObservedGroup, Operation, ProviderKind, ProviderResult, Stamp,
 };
 
 /// Ids per get_group_info call.
@@ -97,7 +97,9 @@ impl TencentClient {
             request_id: request_id.clone(),
         };
         match classify(code) {
-            CodeOutcome::Ok => Ok(Lookup::Found(wire::parse_group(id, item))),
+            CodeOutcome::Ok => Ok(Lookup::Found(
+                self.split_marker(wire::parse_group(id, item)),
+            )),
             CodeOutcome::Fail(FailureClass::NotFound) => Ok(Lookup::NotFound(info)),
             CodeOutcome::Fail(class) => Err(self.error(operation, class, info)),
         }
@@ -165,6 +167,42 @@ impl TencentClient {
         Err(self.error(op, FailureClass::Terminal, info))
     }
 
+    /// The marker key, when the app has one: refused in the custom data of a spec.
+    fn check_reserved(
+        &self,
+        data: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), crate::provider::ConfigError> {
+        match &self.config.marker_key {
+            Some(key) if data.contains_key(key) => Err(crate::provider::ConfigError::new(
+                "spec.customData",
+                format!(
+                    "key {key:?} is the ChatProvider's ownerDataKey, reserved for the owner marker"
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The create request with the marker added to its custom data, when the app has a
+    /// marker key.
+    fn stamped(&self, request: &CreateRequest) -> CreateRequest {
+        let mut request = request.clone();
+        if let Some(key) = &self.config.marker_key {
+            let marker = request.marker.clone();
+            request.attributes.custom_data.insert(key.clone(), marker);
+        }
+        request
+    }
+
+    /// Moves the marker key's value out of the custom data into `marker`, so it is
+    /// never part of the attribute diff (converging never removes it).
+    fn split_marker(&self, mut group: ObservedGroup) -> ObservedGroup {
+        if let Some(key) = &self.config.marker_key {
+            group.marker = group.custom_data.remove(key).filter(|m| !m.is_empty());
+        }
+        group
+    }
+
     /// Adds `account` to the group silently so it can become the owner.
     async fn ensure_member(&self, key: &GroupKey, account: &str) -> ProviderResult<()> {
         let op = Operation::TransferOwner;
@@ -228,10 +266,16 @@ impl GroupProvider for TencentClient {
                 Some(id) => validate_tencent_group_id(request.group_type, id),
                 None => validate_tencent_creatable(request.group_type),
             });
-        valid.map_err(|e| self.rejected(op, &e))?;
+        valid
+            .and_then(|_| self.check_reserved(&request.attributes.custom_data))
+            .map_err(|e| self.rejected(op, &e))?;
         self.remember_keys(request.attributes.custom_data.keys());
         let reply = self
-            .call(op, "create_group", &wire::create_body(request))
+            .call(
+                op,
+                "create_group",
+                &wire::create_body(&self.stamped(request)),
+            )
             .await?;
         match classify(reply.code) {
             CodeOutcome::Ok => {
@@ -292,7 +336,12 @@ impl GroupProvider for TencentClient {
     ) -> ProviderResult<CallInfo> {
         let op = Operation::Update;
         self.check_types(op, std::slice::from_ref(key))?;
-        validate_changes(key.group_type, changes).map_err(|e| self.rejected(op, &e))?;
+        validate_changes(key.group_type, changes)
+            .and_then(|_| match &changes.custom_data {
+                Some(data) => self.check_reserved(data),
+                None => Ok(()),
+            })
+            .map_err(|e| self.rejected(op, &e))?;
         if changes.is_empty() {
             return Ok(CallInfo {
                 code: 0,
@@ -330,6 +379,28 @@ impl GroupProvider for TencentClient {
         let body = json!({"GroupId": key.id, "NewOwner_Account": new_owner});
         let reply = self.call(op, "change_group_owner", &body).await?;
         Ok(self.check(op, reply)?.info)
+    }
+
+    fn carries_marker(&self) -> bool {
+        self.config.marker_key.is_some()
+    }
+
+    /// Writes `marker` under the app's marker key (AppDefinedData). The key is the
+    /// operator's alone (named in the ChatProvider), so no data of the app's own is
+    /// overwritten.
+    async fn stamp(&self, key: &GroupKey, marker: &str) -> ProviderResult<Stamp> {
+        let op = Operation::Update;
+        let Some(marker_key) = &self.config.marker_key else {
+            return Ok(Stamp::Unsupported);
+        };
+        self.check_types(op, std::slice::from_ref(key))?;
+        let body = json!({
+            "GroupId": key.id,
+            "AppDefinedData": [{"Key": marker_key, "Value": marker}],
+        });
+        let reply = self.call(op, "modify_group_base_info", &body).await?;
+        self.check(op, reply)?;
+        Ok(Stamp::Written)
     }
 
     async fn disband(&self, key: &GroupKey) -> ProviderResult<DisbandOutcome> {

@@ -1,0 +1,170 @@
+//! Tencent groups carry their managing object's marker when the ChatProvider names an
+//! `ownerDataKey` (an AppDefinedData key enabled for the app): written at create and
+//! at adoption, never touched by converging `customData`, and read before a disband,
+//! so a group another cluster has taken over is released without a disband.
+
+use std::time::Duration;
+
+use e2e::{condition, fixtures, group_id, ready_with, Env, Op, Side};
+use kube::api::{Patch, PatchParams};
+use kube::ResourceExt;
+use provider_sim::SimGroup;
+use serde_json::json;
+
+const WAIT: Duration = Duration::from_secs(30);
+const KEY: &str = "cg_owner";
+
+async fn marked_provider(env: &Env) -> anyhow::Result<()> {
+    let yaml = fixtures::tencent_provider("tencent-marked", &env.tencent.base_url(), 1_400_000_000);
+    let yaml = format!("{yaml}    ownerDataKey: {KEY}\n");
+    env.apply_yaml::<chatgroup_operator::api::ChatProvider>(&yaml)
+        .await?;
+    Ok(())
+}
+
+fn marker_on(env: &Env, id: &str) -> Option<String> {
+    env.sim_group(Side::Tencent, id)?
+        .custom_data
+        .get(KEY)
+        .cloned()
+}
+
+#[tokio::test]
+async fn the_marker_is_written_at_create_and_kept_while_custom_data_converges() -> anyhow::Result<()>
+{
+    let env = Env::start().await?;
+    marked_provider(&env).await?;
+    let yaml = fixtures::group(
+        "marked",
+        "tencent-marked",
+        "Public",
+        "name: Marked\ncustomData: {team: ops}\n",
+    );
+    let group = env.apply_group(&yaml).await?;
+    let uid = group.uid().expect("uid");
+    let group = env
+        .wait_group("marked", WAIT, |g| ready_with(g, "Available"))
+        .await?;
+    let id = group_id(&group).expect("recorded");
+    assert_eq!(marker_on(&env, &id).as_deref(), Some(uid.as_str()));
+    assert_eq!(
+        env.sim_group(Side::Tencent, &id)
+            .unwrap()
+            .custom_data
+            .get("team")
+            .map(String::as_str),
+        Some("ops")
+    );
+
+    // customData changes, the marker stays; the status never shows it as custom data.
+    env.groups()
+        .patch(
+            "marked",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"spec": {"customData": {"team": null, "tier": "gold"}}})),
+        )
+        .await?;
+    e2e::eventually(WAIT, || async {
+        let g = env.sim_group(Side::Tencent, &id)?;
+        (g.custom_data.get("tier").map(String::as_str) == Some("gold")
+            && !g.custom_data.contains_key("team"))
+        .then_some(())
+    })
+    .await?;
+    assert_eq!(
+        marker_on(&env, &id).as_deref(),
+        Some(uid.as_str()),
+        "converging never removes the marker"
+    );
+
+    // The key is reserved: a spec using it is refused, naming the field.
+    let clash = fixtures::group(
+        "clash",
+        "tencent-marked",
+        "Public",
+        &format!("name: Clash\ncustomData: {{{KEY}: mine}}\n"),
+    );
+    env.apply_group(&clash).await?;
+    let stalled = env
+        .wait_group("clash", WAIT, |g| {
+            condition(g, "Stalled").is_some_and(|(status, _)| status == "True")
+        })
+        .await?;
+    let message = stalled
+        .status
+        .iter()
+        .flat_map(|s| s.conditions.iter())
+        .find(|c| c.type_ == "Stalled")
+        .map(|c| c.message.clone())
+        .unwrap_or_default();
+    assert!(
+        message.contains("spec.customData") && message.contains(KEY),
+        "{message}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_group_another_cluster_has_taken_over_is_released_without_a_disband() -> anyhow::Result<()>
+{
+    let env = Env::start().await?;
+    marked_provider(&env).await?;
+    let yaml = fixtures::group("ours", "tencent-marked", "Public", "name: Ours\n");
+    env.apply_group(&yaml).await?;
+    let group = env
+        .wait_group("ours", WAIT, |g| ready_with(g, "Available"))
+        .await?;
+    let id = group_id(&group).expect("recorded");
+
+    // Another cluster, rebuilt from the same manifests with the id recorded, adopts
+    // the group and re-stamps it with its own object's marker.
+    let mut taken = env.sim_group(Side::Tencent, &id).expect("exists");
+    taken
+        .custom_data
+        .insert(KEY.into(), "uid-in-the-new-cluster".into());
+    env.tencent.insert_group(taken);
+
+    env.delete_group("ours").await?;
+    env.wait_gone("ours", WAIT).await?;
+    assert_eq!(
+        env.executed(Side::Tencent, Op::Disband),
+        0,
+        "not disbanded: not ours any more"
+    );
+    assert!(
+        env.sim_group(Side::Tencent, &id).is_some(),
+        "the group lives on"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_adopted_group_is_stamped_and_then_disbanded_as_its_own() -> anyhow::Result<()> {
+    let env = Env::start().await?;
+    marked_provider(&env).await?;
+    env.tencent.insert_group(SimGroup {
+        id: "legacy-7".into(),
+        group_type: "Public".into(),
+        name: "Legacy".into(),
+        owner: Some("alice".into()),
+        members: vec!["alice".into()],
+        ..Default::default()
+    });
+    let yaml = fixtures::group(
+        "legacy",
+        "tencent-marked",
+        "Public",
+        "name: Legacy\ngroupId: legacy-7\n",
+    );
+    let group = env.apply_group(&yaml).await?;
+    let uid = group.uid().expect("uid");
+    env.wait_group("legacy", WAIT, |g| ready_with(g, "Available"))
+        .await?;
+    assert_eq!(marker_on(&env, "legacy-7").as_deref(), Some(uid.as_str()));
+
+    env.delete_group("legacy").await?;
+    env.wait_gone("legacy", WAIT).await?;
+    assert_eq!(env.executed(Side::Tencent, Op::Disband), 1);
+    assert!(env.sim_group(Side::Tencent, "legacy-7").is_none());
+    Ok(())
+}
