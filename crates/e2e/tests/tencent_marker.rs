@@ -15,7 +15,12 @@ const WAIT: Duration = Duration::from_secs(30);
 const KEY: &str = "cg_owner";
 
 async fn marked_provider(env: &Env) -> anyhow::Result<()> {
-    let yaml = fixtures::tencent_provider("tencent-marked", &env.tencent.base_url(), 1_400_000_000);
+    marked_provider_at(env, &env.tencent.base_url()).await
+}
+
+/// The marked ChatProvider of `env`, pointing at the Tencent simulator at `endpoint`.
+async fn marked_provider_at(env: &Env, endpoint: &str) -> anyhow::Result<()> {
+    let yaml = fixtures::tencent_provider("tencent-marked", endpoint, 1_400_000_000);
     let yaml = format!("{yaml}    ownerDataKey: {KEY}\n");
     env.apply_yaml::<chatgroup_operator::api::ChatProvider>(&yaml)
         .await?;
@@ -166,5 +171,67 @@ async fn an_adopted_group_is_stamped_and_then_disbanded_as_its_own() -> anyhow::
     env.wait_gone("legacy", WAIT).await?;
     assert_eq!(env.executed(Side::Tencent, Op::Disband), 1);
     assert!(env.sim_group(Side::Tencent, "legacy-7").is_none());
+    Ok(())
+}
+
+/// Rebuilding a cluster from Git with the ids recorded into the manifests: the new
+/// cluster adopts (and re-stamps) the groups, makes no second one, and the old
+/// cluster's teardown recognises them as no longer its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_rebuilt_from_git_adopts_the_groups_and_the_old_teardown_leaves_them(
+) -> anyhow::Result<()> {
+    let old = Env::start().await?;
+    let new = Env::start().await?;
+    marked_provider(&old).await?;
+    marked_provider_at(&new, &old.tencent.base_url()).await?;
+    old.apply_group(&fixtures::group(
+        "room",
+        "tencent-marked",
+        "Public",
+        "name: Room\n",
+    ))
+    .await?;
+    let created = old
+        .wait_group("room", WAIT, |g| ready_with(g, "Available"))
+        .await?;
+    let id = group_id(&created).expect("recorded");
+
+    // The same manifest with the recorded id, applied to the rebuilt cluster.
+    let manifest = format!("name: Room\ngroupId: \"{id}\"\n");
+    let adopted = new
+        .apply_group(&fixtures::group(
+            "room",
+            "tencent-marked",
+            "Public",
+            &manifest,
+        ))
+        .await?;
+    let new_uid = adopted.uid().expect("uid");
+    new.wait_group("room", WAIT, |g| ready_with(g, "Available"))
+        .await?;
+    assert_eq!(
+        marker_on(&old, &id).as_deref(),
+        Some(new_uid.as_str()),
+        "re-stamped"
+    );
+    assert_eq!(
+        old.executed(Side::Tencent, Op::Create),
+        1,
+        "no second group"
+    );
+
+    old.delete_group("room").await?;
+    old.wait_gone("room", WAIT).await?;
+    assert_eq!(
+        old.executed(Side::Tencent, Op::Disband),
+        0,
+        "the old teardown disbanded nothing"
+    );
+    assert!(old.sim_group(Side::Tencent, &id).is_some());
+
+    new.delete_group("room").await?;
+    new.wait_gone("room", WAIT).await?;
+    assert_eq!(old.executed(Side::Tencent, Op::Disband), 1);
+    assert!(old.sim_group(Side::Tencent, &id).is_none());
     Ok(())
 }
