@@ -350,6 +350,10 @@ fn a_tencent_owner_data_key_is_an_appdefineddata_key() {
     assert!(config.validate().is_ok());
     for bad in ["", "a-key-of-17-bytes"] {
         config.marker_key = Some(bad.into());
-        assert_eq!(field_of(config.validate()), "tencent.ownerDataKey", "{bad:?}");
+        assert_eq!(
+            field_of(config.validate()),
+            "tencent.ownerDataKey",
+            "{bad:?}"
+        );
     }
 }
