@@ -43,6 +43,25 @@ async fn code_10015_on_disband_is_confirmed_by_a_read() {
     assert!(sim.group("present").is_some());
 }
 
+/// Only 10010 counts as already disbanded: a destroy answered 10015 whose confirming
+/// read answers 10015 too names an id that is wrong for this app, a terminal error
+/// naming the id and the way out, never "already gone".
+#[tokio::test]
+async fn code_10015_confirmed_by_another_10015_is_terminal_not_gone() {
+    let (sim, client) = start().await;
+    // An id over 48 bytes: the simulator answers 10015 to destroy and read alike.
+    let bad = "x".repeat(49);
+    let err = client
+        .disband(&key(&bad, GroupType::Public))
+        .await
+        .expect_err("not gone: the id is invalid");
+    assert_eq!(err.class, FailureClass::Terminal);
+    assert!(err.info.message.contains(&bad), "{}", err.info.message);
+    assert!(err.info.message.contains("deletionPolicy: Orphan"), "{}", err.info.message);
+    assert_eq!(sim.calls_to("destroy_group").len(), 1);
+    assert_eq!(sim.calls_to("get_group_info").len(), 1, "confirmed by one read");
+}
+
 #[tokio::test]
 async fn terminal_codes_are_terminal() {
     let (sim, client) = start().await;
