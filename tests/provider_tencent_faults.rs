@@ -57,9 +57,17 @@ async fn code_10015_confirmed_by_another_10015_is_terminal_not_gone() {
         .expect_err("not gone: the id is invalid");
     assert_eq!(err.class, FailureClass::Terminal);
     assert!(err.info.message.contains(&bad), "{}", err.info.message);
-    assert!(err.info.message.contains("deletionPolicy: Orphan"), "{}", err.info.message);
+    assert!(
+        err.info.message.contains("deletionPolicy: Orphan"),
+        "{}",
+        err.info.message
+    );
     assert_eq!(sim.calls_to("destroy_group").len(), 1);
-    assert_eq!(sim.calls_to("get_group_info").len(), 1, "confirmed by one read");
+    assert_eq!(
+        sim.calls_to("get_group_info").len(),
+        1,
+        "confirmed by one read"
+    );
 }
 
 #[tokio::test]

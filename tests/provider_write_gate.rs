@@ -26,11 +26,11 @@ impl Switch {
 }
 
 impl WriteGate for Switch {
-    fn may_write(&self) -> Result<(), String> {
+    fn may_write(&self) -> Result<Option<Duration>, String> {
         if self.0.load(Ordering::SeqCst) {
             Err("the renew deadline passed".into())
         } else {
-            Ok(())
+            Ok(None)
         }
     }
 }
@@ -120,4 +120,45 @@ async fn netease_no_write_leaves_a_closed_gate_and_reads_still_do() {
     );
     let read = client.get_groups(&[key]).await.expect("read");
     assert!(matches!(read[0].1, Lookup::Found(_)));
+}
+
+/// A gate that bounds how long a write may run.
+#[derive(Debug)]
+struct Window(Duration);
+
+impl WriteGate for Window {
+    fn may_write(&self) -> Result<Option<Duration>, String> {
+        Ok(Some(self.0))
+    }
+}
+
+/// A write may run only until a standby could take over: a create slower than the
+/// window the gate gives is cut short (its outcome unknown, like any timeout) instead
+/// of running on past it.
+#[tokio::test]
+async fn a_write_is_cut_short_at_the_window_the_gate_gives() {
+    let (sim, client) = tencent_support::start_with(Default::default(), |_| {}).await;
+    let client = client.with_write_gate(Arc::new(Window(Duration::from_millis(300))));
+    sim.inject(provider_sim::Fault::always(
+        Some("create_group"),
+        provider_sim::FaultKind::Latency(Duration::from_secs(3)),
+    ));
+    let started = std::time::Instant::now();
+    let error = client
+        .create_group(&tencent_support::request("slow", GroupType::Public))
+        .await
+        .expect_err("cut short");
+    assert_eq!(error.class, FailureClass::Transient);
+    assert!(error.info.message.contains("timed out"), "{error}");
+    // The client's own timeout (2 s here) and the provider's 3 s were not waited out.
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // Reads are not bounded by the gate.
+    assert!(client
+        .get_groups(&[tencent_support::key("slow", GroupType::Public)])
+        .await
+        .is_ok());
 }

@@ -28,6 +28,9 @@ pub struct Fence {
 #[derive(Debug)]
 struct Inner {
     renew_deadline: Duration,
+    /// How long past the deadline a write started before it may still run: the time
+    /// until a standby may take the Lease over, less an allowance for clock-rate skew.
+    write_margin: Option<Duration>,
     state: Mutex<State>,
     closed: watch::Sender<bool>,
 }
@@ -94,10 +97,42 @@ impl Fence {
         Fence {
             inner: Some(Arc::new(Inner {
                 renew_deadline,
+                write_margin: None,
                 state: Mutex::new(State::default()),
                 closed,
             })),
         }
+    }
+
+    /// A leader's fence whose writes must end before a standby may take the Lease
+    /// over: `lease_duration` after the last renewal, less 5% for clock-rate skew
+    /// between replicas.
+    pub fn for_lease(renew_deadline: Duration, lease_duration: Duration) -> Fence {
+        let margin = lease_duration.mul_f64(0.95).saturating_sub(renew_deadline);
+        let (closed, _) = watch::channel(false);
+        Fence {
+            inner: Some(Arc::new(Inner {
+                renew_deadline,
+                write_margin: Some(margin),
+                state: Mutex::new(State::default()),
+                closed,
+            })),
+        }
+    }
+
+    /// Like [`check`](Self::check), and how long a write starting now may run: until
+    /// the deadline plus the write margin (`None`: unbounded).
+    pub fn write_window(&self) -> Result<Option<Duration>> {
+        self.check()?;
+        let Some(inner) = &self.inner else {
+            return Ok(None);
+        };
+        let (Some(margin), Some(deadline)) = (inner.write_margin, inner.lock().deadline) else {
+            return Ok(None);
+        };
+        Ok(Some(
+            (deadline + margin).saturating_duration_since(Instant::now()),
+        ))
     }
 
     /// `Ok` while provider writes may start; [`Error::Fenced`] once the renew deadline
@@ -178,8 +213,8 @@ impl Fence {
 /// The provider clients ask the fence right before every write they send, after any
 /// wait for the rate budget or the disband guard.
 impl crate::provider::WriteGate for Fence {
-    fn may_write(&self) -> std::result::Result<(), String> {
-        self.check().map_err(|e| e.to_string())
+    fn may_write(&self) -> std::result::Result<Option<Duration>, String> {
+        self.write_window().map_err(|e| e.to_string())
     }
 }
 
@@ -311,6 +346,21 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(!clone.renewed(Instant::now()));
+    }
+
+    #[test]
+    fn a_write_may_run_until_a_standby_could_take_over_less_skew() {
+        // Lease 20 s, renew deadline 10 s: a write may run until 19 s after the
+        // renewal was sent (20 s less 5% for clock-rate skew).
+        let fence = Fence::for_lease(secs(10), secs(20));
+        let sent = Instant::now();
+        assert!(fence.renewed(sent));
+        let window = fence.write_window().expect("open").expect("bounded");
+        assert!(window <= secs(19) && window > secs(18), "{window:?}");
+        // Without leader election there is no bound; a closed fence gives no window.
+        assert_eq!(Fence::open().write_window().expect("open"), None);
+        fence.close("lost");
+        assert!(fence.write_window().is_err());
     }
 
     #[tokio::test]

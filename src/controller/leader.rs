@@ -51,7 +51,10 @@ where
 {
     election.validate()?;
     let mut elector = Elector::new(client, identity, election);
-    let fence = Fence::leased(elector.election.renew_deadline);
+    let fence = Fence::for_lease(
+        elector.election.renew_deadline,
+        elector.election.lease_duration,
+    );
     let shutdown = shutdown.fuse();
     futures::pin_mut!(shutdown);
     tokio::select! {

@@ -5,15 +5,18 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::http::NO_CODE;
 use super::{CallInfo, FailureClass, Operation, ProviderError, ProviderKind};
 
-/// Whether a write may start now. Implemented above the provider layer (the leader's
-/// fence); the provider layer only asks.
+/// Whether a write may start now, and for how long it may run. Implemented above the
+/// provider layer (the leader's fence); the provider layer only asks.
 pub trait WriteGate: Send + Sync + fmt::Debug {
-    /// `Err` with the reason when no provider write may start now.
-    fn may_write(&self) -> Result<(), String>;
+    /// `Err` with the reason when no provider write may start now; otherwise the
+    /// longest the write may take (`None`: no bound beyond the client's timeout). A
+    /// write cut short by it has an unknown outcome, like any timeout.
+    fn may_write(&self) -> Result<Option<Duration>, String>;
 }
 
 /// The gate of a process that always may write (no leader election).
@@ -21,8 +24,8 @@ pub trait WriteGate: Send + Sync + fmt::Debug {
 pub struct AlwaysOpen;
 
 impl WriteGate for AlwaysOpen {
-    fn may_write(&self) -> Result<(), String> {
-        Ok(())
+    fn may_write(&self) -> Result<Option<Duration>, String> {
+        Ok(None)
     }
 }
 
@@ -31,13 +34,14 @@ pub fn always_open() -> Arc<dyn WriteGate> {
     Arc::new(AlwaysOpen)
 }
 
-/// Asks `gate` before a write: the error of a write that was not sent. Transient, so
-/// nothing is concluded from it; the replica's controllers stop on their own.
+/// Asks `gate` before a write: how long the write may take, or the error of a write
+/// that was not sent. Transient, so nothing is concluded from it; the replica's
+/// controllers stop on their own.
 pub(crate) fn check(
     gate: &dyn WriteGate,
     provider: ProviderKind,
     operation: Operation,
-) -> Result<(), ProviderError> {
+) -> Result<Option<Duration>, ProviderError> {
     gate.may_write().map_err(|why| ProviderError {
         provider,
         operation,

@@ -27,6 +27,18 @@ pub(crate) fn client(timeout: std::time::Duration) -> Result<reqwest::Client, Co
         })
 }
 
+/// A request that times out within `window` when that is shorter than `timeout`.
+pub(crate) fn within(
+    request: reqwest::RequestBuilder,
+    timeout: std::time::Duration,
+    window: Option<std::time::Duration>,
+) -> reqwest::RequestBuilder {
+    match window {
+        Some(window) if window < timeout => request.timeout(window),
+        _ => request,
+    }
+}
+
 /// The error of a call that gave up waiting out throttles.
 pub(crate) fn gave_up(last_throttle: Option<CallInfo>, waited: std::time::Duration) -> CallInfo {
     let mut info = last_throttle.unwrap_or(CallInfo {

@@ -130,11 +130,13 @@ impl NeteaseClient {
                 let info = http::gave_up(last_throttle, self.budget.max_throttle_wait());
                 return Err(self.error(operation, FailureClass::Throttled, info));
             }
-            if request.method != Method::GET {
-                gate::check(self.gate.as_ref(), ProviderKind::NetEase, operation)?;
-            }
+            let window = if request.method == Method::GET {
+                None
+            } else {
+                gate::check(self.gate.as_ref(), ProviderKind::NetEase, operation)?
+            };
             let sent_at = Instant::now();
-            let reply = self.send(request).await;
+            let reply = self.send(request, window).await;
             let reply = reply.map_err(|(class, info)| self.error(operation, class, info))?;
             tracing::debug!(
                 provider = "netease",
@@ -157,7 +159,11 @@ impl NeteaseClient {
 
     /// One signed HTTP exchange. `Err` is a failure below the envelope: Transient, or
     /// Terminal for an HTTP 404 / 405.
-    async fn send(&self, request: &Request<'_>) -> Result<Reply, (FailureClass, CallInfo)> {
+    async fn send(
+        &self,
+        request: &Request<'_>,
+        window: Option<std::time::Duration>,
+    ) -> Result<Reply, (FailureClass, CallInfo)> {
         let nonce = uuid::Uuid::new_v4().simple().to_string();
         let cur_time = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -188,6 +194,7 @@ impl NeteaseClient {
                 )
                 .body(body.to_string());
         }
+        let builder = http::within(builder, self.config.timeout, window);
         let secrets = [self.config.app_secret.expose(), sum.as_str()];
         let reply = match http::send_json(builder).await {
             Ok(reply) => reply,

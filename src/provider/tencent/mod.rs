@@ -145,12 +145,14 @@ impl TencentClient {
                 let info = http::gave_up(last_throttle, self.budget.max_throttle_wait());
                 return Err(self.error(operation, FailureClass::Throttled, info));
             }
-            if !READ_COMMANDS.contains(&command) {
-                gate::check(self.gate.as_ref(), ProviderKind::Tencent, operation)?;
-            }
+            let window = if READ_COMMANDS.contains(&command) {
+                None
+            } else {
+                gate::check(self.gate.as_ref(), ProviderKind::Tencent, operation)?
+            };
             let sig = self.sigs.get();
             let sent_at = Instant::now();
-            let reply = self.send(command, &sig, body).await;
+            let reply = self.send(command, &sig, body, window).await;
             let reply = reply.map_err(|(class, info)| self.error(operation, class, info))?;
             tracing::debug!(
                 provider = "tencent",
@@ -186,6 +188,7 @@ impl TencentClient {
         command: &str,
         sig: &Secret,
         body: &Value,
+        window: Option<std::time::Duration>,
     ) -> Result<Reply, (FailureClass, CallInfo)> {
         let url = format!("{}/v4/group_open_http_svc/{command}", self.base_url);
         let sdk_app_id = self.config.sdk_app_id.to_string();
@@ -201,6 +204,7 @@ impl TencentClient {
                 ("contenttype", "json"),
             ])
             .json(body);
+        let request = http::within(request, self.config.timeout, window);
         let secrets = [self.config.secret_key.expose(), sig.expose()];
         let reply = match http::send_json(request).await {
             Ok(reply) => reply,
