@@ -216,11 +216,11 @@ fn claimed(f: &Resolved<'_, '_>, id: &str) -> Option<Step> {
     }
 }
 
-/// Another object owns `id`: an ending object lets go without a call, an active one
-/// is refused.
+/// Another object owns `id`: a deleted object lets go without a call; any other is
+/// refused (a `state: disbanded` one too: it disbanded nothing, so it is no tombstone).
 fn not_owned(f: &Resolved<'_, '_>, id: &str, by: &str) -> Step {
     let (group_id, by) = (id.to_string(), by.to_string());
-    if ending(f) {
+    if f.deleting {
         Step::Release(Release::NotOwned { group_id, by })
     } else {
         Step::NotOwned { group_id, by }
@@ -400,11 +400,7 @@ const MIN_SEARCH_GAP: Duration = Duration::from_secs(1);
 /// Tencent, created under that id).
 fn named(f: &Resolved<'_, '_>, id: &str) -> Step {
     if let Some(step) = claimed(f, id) {
-        return match step {
-            // A disbanded object that owns nothing and cannot claim the group refuses.
-            Step::Release(Release::NotOwned { group_id, by }) => Step::NotOwned { group_id, by },
-            other => other,
-        };
+        return step;
     }
     match f.known.lookups.get(id) {
         None => Step::Read {
@@ -643,6 +639,8 @@ mod tests {
             ("netease: deleting reads the team for its marker first", netease("").recorded("7").claim("7", held()).deleting(), read("7")),
             ("netease: a team with this object's marker is disbanded", netease("").recorded("7").claim("7", held()).read("7", Some(group("7", mine))).deleting(), disband("7")),
             ("netease: a team with another marker is not ours: released, no disband", netease("").recorded("7").claim("7", held()).read("7", Some(group("7", Some("other-uid")))).deleting(), Step::Release(Release::NotOwned { group_id: "7".into(), by: "the object with marker other-uid".into() })),
+            ("netease: state disbanded on a team with another marker refuses, disbanding nothing", netease(disbanded).recorded("7").claim("7", held()).read("7", Some(group("7", Some("other-uid")))), Step::NotOwned { group_id: "7".into(), by: "the object with marker other-uid".into() }),
+            ("state disbanded on a recorded group claimed elsewhere refuses", tencent(disbanded).recorded("g1").claim("g1", other()), refuse("g1")),
             ("netease: an active team with another marker is refused", netease("").recorded("7").claim("7", held()).read("7", Some(group("7", Some("other-uid")))), Step::NotOwned { group_id: "7".into(), by: "the object with marker other-uid".into() }),
             ("a recorded group that is gone is reported gone", netease("").recorded("7").claim("7", held()).read("7", None), Step::Gone { group_id: "7".into() }),
             ("an active recorded group is converged", tencent("").recorded("g1").claim("g1", held()).read("g1", Some(group("g1", None))), Step::Converge { group: group("g1", None) }),
