@@ -161,8 +161,9 @@ pub async fn release(
 /// How long a won claim is trusted without asking the API server again.
 const CACHE_FOR: Duration = Duration::from_secs(300);
 
-/// Claims this replica won recently, so a steady-state reconcile makes no claim call.
-/// Forgotten on release and after [`CACHE_FOR`].
+/// Claims this replica won recently, so a steady-state reconcile (an active, recorded
+/// group) makes no claim call; never consulted before a create, a disband or a
+/// release. Forgotten on release and after [`CACHE_FOR`].
 #[derive(Debug, Default)]
 pub struct ClaimCache {
     won: Mutex<HashMap<(String, String), Instant>>,

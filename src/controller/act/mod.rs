@@ -239,7 +239,11 @@ impl<'a> GroupReconcile<'a> {
     async fn claim(&mut self, group_id: String) -> Result<()> {
         let app = ownership::recorded_app(&self.resolved()?.app);
         let name = claims::claim_name(&app, &group_id);
-        let result = if self.ctx.claims.held(&name, &self.uid) {
+        // The cache spares a steady-state converge its claim call; a step that creates,
+        // disbands or releases asks the API server (a claim deleted by hand and won by
+        // another object since must not be trusted from memory).
+        let steady = self.status.group_id.is_some() && !self.ending();
+        let result = if steady && self.ctx.claims.held(&name, &self.uid) {
             ClaimResult::Held
         } else {
             self.ctx.fence.check()?;

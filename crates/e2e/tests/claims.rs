@@ -1,0 +1,60 @@
+//! A claim won earlier is not trusted from memory before a destructive step: a claim
+//! deleted by hand and won by another object since is read fresh, and the deleted
+//! object lets go without a disband.
+
+use std::time::Duration;
+
+use chatgroup_operator::api::{ChatGroupClaim, ChatGroupClaimSpec, ClaimHolder};
+use e2e::{fixtures, group_id, ready_with, Env, Op, Side, NAMESPACE};
+use kube::api::{Api, DeleteParams, PostParams};
+use kube::ResourceExt;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+#[tokio::test]
+async fn a_claim_taken_over_since_it_was_won_stops_the_disband() -> anyhow::Result<()> {
+    let env = Env::start().await?;
+    let side = Side::Tencent;
+    let app_id = provider_sim::TencentSimConfig::default()
+        .sdk_app_id
+        .to_string();
+    env.apply_group(&fixtures::group("a", "tencent", "Public", "name: A\n"))
+        .await?;
+    let a = env
+        .wait_group("a", WAIT, |g| ready_with(g, "Available"))
+        .await?;
+    let id = group_id(&a).expect("recorded");
+    let b = env
+        .apply_group(&fixtures::group("b", "tencent", "Public", "name: B\n"))
+        .await?;
+    env.wait_group("b", WAIT, |g| ready_with(g, "Available"))
+        .await?;
+
+    // Someone deletes a's claim by hand, and b's holder is written in its place.
+    let claims: Api<ChatGroupClaim> = Api::all(env.client.clone());
+    let name = ChatGroupClaimSpec::object_name("tencent", &app_id, &id);
+    claims.delete(&name, &DeleteParams::default()).await?;
+    let spec = ChatGroupClaimSpec {
+        provider: "tencent".into(),
+        app_id,
+        group_id: id.clone(),
+        holder: ClaimHolder {
+            namespace: NAMESPACE.into(),
+            name: "b".into(),
+            uid: b.uid().expect("uid"),
+        },
+    };
+    claims
+        .create(&PostParams::default(), &ChatGroupClaim::new(&name, spec))
+        .await?;
+
+    env.delete_group("a").await?;
+    env.wait_gone("a", WAIT).await?;
+    assert_eq!(
+        env.executed(side, Op::Disband),
+        0,
+        "a no longer holds the claim: no disband"
+    );
+    assert!(env.sim_group(side, &id).is_some(), "the group lives on");
+    Ok(())
+}
