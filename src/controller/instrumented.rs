@@ -55,6 +55,10 @@ impl GroupProvider for Instrumented {
         self.inner.carries_marker()
     }
 
+    fn validate_group_id(&self, id: &str) -> Result<(), crate::provider::ConfigError> {
+        self.inner.validate_group_id(id)
+    }
+
     fn max_batch(&self, group_type: GroupType) -> usize {
         self.inner.max_batch(group_type)
     }

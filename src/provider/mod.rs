@@ -397,6 +397,12 @@ pub trait GroupProvider: Send + Sync + fmt::Debug {
         false
     }
 
+    /// Whether `id` can name an existing group of this provider (to adopt it), checked
+    /// before any call; the field is `spec.groupId`.
+    fn validate_group_id(&self, _id: &str) -> Result<(), ConfigError> {
+        Ok(())
+    }
+
     /// How many ids of this type one `get_groups` call takes (Tencent 50; NetEase
     /// 30 advanced, 20 super).
     fn max_batch(&self, group_type: GroupType) -> usize;

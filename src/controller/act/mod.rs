@@ -18,10 +18,8 @@ use super::plan;
 use super::status::{self, Report, StatusWriter};
 use super::Context;
 use crate::api::{ChatGroup, ChatGroupSpec, ChatGroupStatus, ClaimHolder, GroupState, RecordedApp};
-use crate::provider::validate::{
-    validate_attributes, validate_tencent_group_id_to_adopt, validate_type_for,
-};
-use crate::provider::{AppIdentity, GroupKey, GroupProvider, GroupType, Lookup, ProviderKind};
+use crate::provider::validate::{validate_attributes, validate_type_for};
+use crate::provider::{AppIdentity, GroupKey, GroupProvider, GroupType, Lookup};
 use crate::{Error, Result};
 
 /// Steps one reconcile takes at most; a decision that needs more is retried later.
@@ -189,7 +187,7 @@ impl<'a> GroupReconcile<'a> {
         // A moved app is reported as such (ProviderChanged), not as a spec that does
         // not fit the new provider.
         if !self.deleting() && !moved {
-            check_spec(&self.group.spec, &self.status, client.kind())?;
+            check_spec(&self.group.spec, &self.status, client.as_ref())?;
         }
         self.provider = Some(Resolved {
             app,
@@ -369,24 +367,17 @@ impl<'a> GroupReconcile<'a> {
 }
 
 /// Checks what only the provider's kind can tell, before any call.
-fn check_spec(spec: &ChatGroupSpec, status: &ChatGroupStatus, kind: ProviderKind) -> Result<()> {
+fn check_spec(
+    spec: &ChatGroupSpec,
+    status: &ChatGroupStatus,
+    client: &dyn GroupProvider,
+) -> Result<()> {
     let group_type: GroupType = spec.group_type.into();
-    validate_type_for(kind, group_type)?;
+    validate_type_for(client.kind(), group_type)?;
     let Some(id) = &spec.group_id else {
         return Ok(());
     };
-    match kind {
-        // The create rules (reserved prefixes) are checked only if it comes to a create:
-        // a server-assigned id can be adopted.
-        ProviderKind::Tencent => validate_tencent_group_id_to_adopt(id)?,
-        ProviderKind::NetEase if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) => {
-            return Err(Error::invalid_spec(
-                "spec.groupId",
-                format!("{id:?} is not a NetEase team id; team ids are decimal numbers"),
-            ))
-        }
-        ProviderKind::NetEase => {}
-    }
+    client.validate_group_id(id)?;
     match status.group_id.as_ref().filter(|recorded| *recorded != id) {
         Some(recorded) => Err(Error::invalid_spec(
             "spec.groupId",

@@ -106,6 +106,17 @@ impl GroupProvider for NeteaseClient {
         true
     }
 
+    /// NetEase team ids are decimal numbers.
+    fn validate_group_id(&self, id: &str) -> Result<(), ConfigError> {
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ConfigError::new(
+                "spec.groupId",
+                format!("{id:?} is not a NetEase team id; team ids are decimal numbers"),
+            ));
+        }
+        Ok(())
+    }
+
     fn kind(&self) -> ProviderKind {
         ProviderKind::NetEase
     }

@@ -385,6 +385,12 @@ impl GroupProvider for TencentClient {
         self.config.marker_key.is_some()
     }
 
+    /// Any Tencent id, server-assigned `@TGS#` ones included; the custom-id rules of a
+    /// create are checked only if it comes to a create.
+    fn validate_group_id(&self, id: &str) -> Result<(), crate::provider::ConfigError> {
+        crate::provider::validate_tencent_group_id_to_adopt(id)
+    }
+
     /// Writes `marker` under the app's marker key (AppDefinedData). The key is the
     /// operator's alone (named in the ChatProvider), so no data of the app's own is
     /// overwritten.
