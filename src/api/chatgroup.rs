@@ -247,6 +247,9 @@ pub struct PendingCreate {
     /// The caller-chosen id the group was created under (Tencent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
+    /// The group type the create was made with (NetEase searches and reads by type).
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub group_type: Option<ChatGroupType>,
     /// Complete searches that found no group from this create (NetEase).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub empty_searches: u32,

@@ -38,6 +38,7 @@ impl GroupReconcile<'_> {
             name: attributes.name.clone(),
             owner: attributes.owner.clone(),
             group_id: group_id.clone(),
+            group_type: Some(self.group.spec.group_type),
             empty_searches: 0,
             last_empty_search: None,
             attempts,
@@ -128,8 +129,11 @@ impl GroupReconcile<'_> {
             .create_pending_since
             .as_ref()
             .ok_or(Error::Internal("a search ran without a pending create"))?;
+        let group_type = pending
+            .and_then(|p| p.group_type)
+            .map_or_else(|| self.group_type(), Into::into);
         Ok(MarkerQuery {
-            group_type: self.group_type(),
+            group_type,
             owner,
             marker: self.uid.clone(),
             name: Some(pending.map_or_else(|| spec.name.clone(), |p| p.name.clone())),
