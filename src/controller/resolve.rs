@@ -130,7 +130,8 @@ impl Providers {
 
     /// Like [`resolve`](Self::resolve), but when the ChatProvider or its Secret is gone
     /// (a namespace being torn down deletes them first) falls back to the last client
-    /// that worked, so a disband can still go through.
+    /// that worked, so a disband can still go through. One that exists but is unusable
+    /// (an emptied app id or key, say) is an error to fix, not a reason to fall back.
     pub async fn resolve_for_cleanup(
         &self,
         namespace: &str,
@@ -138,6 +139,9 @@ impl Providers {
     ) -> Result<Arc<dyn GroupProvider>> {
         match self.resolve(namespace, name).await {
             Err(error @ Error::CredentialsUnavailable { .. }) => {
+                if !self.provider_or_secret_gone(namespace, name).await? {
+                    return Err(error);
+                }
                 let key = (namespace.to_string(), name.to_string());
                 let cached = self
                     .cache
@@ -149,6 +153,29 @@ impl Providers {
             }
             other => other,
         }
+    }
+}
+
+impl Providers {
+    /// Whether the ChatProvider `namespace/name`, or the Secret it names, does not exist.
+    async fn provider_or_secret_gone(&self, namespace: &str, name: &str) -> Result<bool> {
+        let providers: Api<ChatProvider> = Api::namespaced(self.client.clone(), namespace);
+        let found = providers
+            .get_opt(name)
+            .await
+            .map_err(|e| Error::kube(format!("read ChatProvider {namespace}/{name}"), e))?;
+        let Some(chat_provider) = found else {
+            return Ok(true);
+        };
+        let Ok(secret_ref) = secret_ref(&chat_provider.spec) else {
+            return Ok(false);
+        };
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
+        let secret = secrets
+            .get_opt(&secret_ref.name)
+            .await
+            .map_err(|e| Error::kube(format!("read Secret {namespace}/{}", secret_ref.name), e))?;
+        Ok(secret.is_none())
     }
 }
 
