@@ -470,3 +470,15 @@ impl Env {
 pub fn group_id(group: &ChatGroup) -> Option<String> {
     group.status.as_ref()?.group_id.clone()
 }
+
+impl Env {
+    /// How many `op` calls the simulator of `side` received, whatever their outcome
+    /// (executed, refused, or answered with an error).
+    pub fn attempts(&self, side: Side, op: Op) -> usize {
+        let apis = side.apis(op);
+        self.calls(side)
+            .iter()
+            .filter(|c| apis.contains(&c.api.as_str()))
+            .count()
+    }
+}
