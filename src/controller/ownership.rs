@@ -72,8 +72,16 @@ pub struct Facts<'a> {
     pub now: Timestamp,
     /// How late a create may still take effect after it was sent.
     pub late_create_bound: Duration,
+    /// The object asks to take over a group that carries another object's marker (a
+    /// cluster rebuilt or restored from backup): see [`TAKE_OVER_ANNOTATION`].
+    pub take_over: bool,
     pub known: &'a Known,
 }
+
+/// `im.chatgroup.dev/take-over: "true"` on a ChatGroup lets it adopt (and re-stamp) a
+/// group that carries another object's marker. Without it such a group is refused:
+/// the marker may be a live object's in another cluster.
+pub const TAKE_OVER_ANNOTATION: &str = "im.chatgroup.dev/take-over";
 
 /// Why an object is released without any provider call.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -249,9 +257,10 @@ fn recorded(f: &Resolved<'_, '_>, id: &str) -> Step {
         return Step::Search;
     }
     if let Some(duplicate) = duplicates(f, id).next() {
-        return Step::DisbandDuplicate {
+        // Claimed like any group before it is disbanded.
+        return claimed(f, &duplicate.id).unwrap_or_else(|| Step::DisbandDuplicate {
             group_id: duplicate.id.clone(),
-        };
+        });
     }
     // Without a marker to check, a disband needs no read first: "gone" answers it too.
     if ending(f) && !f.capabilities.carries_marker {
@@ -263,17 +272,42 @@ fn recorded(f: &Resolved<'_, '_>, id: &str) -> Step {
         None => Step::Read {
             group_id: id.to_string(),
         },
+        // The disband call proves "gone" on its own terms (Tencent: only 10010 counts).
+        Some(None) if ending(f) => Step::Disband {
+            group_id: id.to_string(),
+        },
         Some(None) => Step::Gone {
             group_id: id.to_string(),
         },
         Some(Some(group)) => match foreign_marker(f, group) {
-            Some(marker) => not_owned(f, id, &format!("the object with marker {marker}")),
+            // A restored object whose group carries its old UID's marker, say.
+            Some(_) if f.take_over && !ending(f) => Step::Record {
+                group: group.clone(),
+                origin: GroupOrigin::Adopted,
+            },
+            Some(marker) => not_owned(f, id, &marked_by(marker)),
             None if ending(f) => Step::Disband {
                 group_id: id.to_string(),
             },
             None => Step::Converge {
                 group: group.clone(),
             },
+        },
+    }
+}
+
+fn marked_by(marker: &str) -> String {
+    format!("the object with marker {marker}")
+}
+
+/// An existing group found under an id this object claimed: adopted, unless it
+/// carries another object's marker and this object does not ask to take it over.
+fn adopt(f: &Resolved<'_, '_>, group: &ObservedGroup, origin: GroupOrigin) -> Step {
+    match foreign_marker(f, group) {
+        Some(marker) if !f.take_over => not_owned(f, &group.id, &marked_by(marker)),
+        _ => Step::Record {
+            group: group.clone(),
+            origin,
         },
     }
 }
@@ -288,6 +322,8 @@ fn duplicates<'k>(
         .iter()
         .flatten()
         .filter(move |g| g.id != recorded && !f.known.duplicates_done.contains(&g.id))
+        // A second group another object has claimed since is theirs to decide on.
+        .filter(move |g| !matches!(f.known.claims.get(&g.id), Some(ClaimResult::HeldBy(_))))
 }
 
 /// A create was sent and its answer not recorded.
@@ -317,10 +353,7 @@ fn pending_with_known_id(f: &Resolved<'_, '_>) -> Step {
     }
     match f.known.lookups.get(&id) {
         None => Step::Read { group_id: id },
-        Some(Some(group)) => Step::Record {
-            group: group.clone(),
-            origin: origin_of_pending(f),
-        },
+        Some(Some(group)) => adopt(f, group, origin_of_pending(f)),
         // Re-sending a create under the same id is safe: it answers "already exists".
         Some(None) if !ending(f) => Step::Create { group_id: Some(id) },
         Some(None) => match late_create_wait(f) {
@@ -406,10 +439,7 @@ fn named(f: &Resolved<'_, '_>, id: &str) -> Step {
         None => Step::Read {
             group_id: id.to_string(),
         },
-        Some(Some(group)) => Step::Record {
-            group: group.clone(),
-            origin: GroupOrigin::Adopted,
-        },
+        Some(Some(group)) => adopt(f, group, GroupOrigin::Adopted),
         Some(None) if ending(f) => Step::Release(Release::NothingOwned),
         Some(None) => match f.capabilities.ids {
             IdAssignment::CallerChosen => Step::Create {
@@ -444,6 +474,7 @@ mod tests {
         app_id: &'static str,
         known: Known,
         now: Timestamp,
+        take_over: bool,
     }
 
     fn at(secs: i64) -> Timestamp {
@@ -460,6 +491,7 @@ mod tests {
             app_id: "app-1",
             known: Known::default(),
             now: at(0),
+            take_over: false,
         }
     }
 
@@ -515,6 +547,7 @@ mod tests {
                 provider: Some((&app, capabilities)),
                 now: self.now,
                 late_create_bound: BOUND,
+                take_over: self.take_over,
                 known: &self.known,
             })
         }
@@ -556,6 +589,10 @@ mod tests {
         }
         fn searched(mut self, found: Vec<ObservedGroup>) -> Self {
             self.known.search = Some(found);
+            self
+        }
+        fn taking_over(mut self) -> Self {
+            self.take_over = true;
             self
         }
         fn now(mut self, secs: i64) -> Self {
@@ -661,10 +698,18 @@ mod tests {
             ("netease pending: the found team is claimed", netease("").pending(0, None).searched(vec![group("12", mine)]), claim("12")),
             ("netease pending: then recorded as created", netease("").pending(0, None).searched(vec![group("12", mine)]).claim("12", held()), Step::Record { group: group("12", mine), origin: GroupOrigin::Created }),
             ("netease pending: of two, the first created is kept", netease("").pending(0, None).searched(vec![group("15", mine), group("12", mine)]).claim("12", held()), Step::Record { group: group("12", mine), origin: GroupOrigin::Created }),
-            ("netease: the duplicate is disbanded once the first is recorded", netease("").recorded("12").searched(vec![group("15", mine), group("12", mine)]).claim("12", held()), Step::DisbandDuplicate { group_id: "15".into() }),
+            ("netease: the duplicate is claimed once the first is recorded", netease("").recorded("12").searched(vec![group("15", mine), group("12", mine)]).claim("12", held()), claim("15")),
+            ("netease: then disbanded", netease("").recorded("12").searched(vec![group("15", mine), group("12", mine)]).claim("12", held()).claim("15", held()), Step::DisbandDuplicate { group_id: "15".into() }),
+            ("netease: a duplicate another object has claimed since is left alone", netease("").recorded("12").searched(vec![group("15", mine), group("12", mine)]).claim("12", held()).claim("15", other()), read("12")),
             ("netease: a group whose create was re-sent is searched for a late duplicate", netease("").recorded("12").watched().claim("12", held()), Step::Search),
             ("netease: ... also before its disband", netease("").recorded("12").watched().claim("12", held()).deleting(), Step::Search),
-            ("netease: a late duplicate found is disbanded", netease("").recorded("12").watched().claim("12", held()).searched(vec![group("12", mine), group("19", mine)]), Step::DisbandDuplicate { group_id: "19".into() }),
+            ("netease: a late duplicate found is disbanded", netease("").recorded("12").watched().claim("12", held()).claim("19", held()).searched(vec![group("12", mine), group("19", mine)]), Step::DisbandDuplicate { group_id: "19".into() }),
+            // Another object's marker: the group may be a live object's in another cluster.
+            ("netease: a named team with another object's marker is refused", netease(team).claim("1001", held()).read("1001", Some(group("1001", Some("other-uid")))), Step::NotOwned { group_id: "1001".into(), by: "the object with marker other-uid".into() }),
+            ("netease: ... unless the object asks to take it over", netease(team).taking_over().claim("1001", held()).read("1001", Some(group("1001", Some("other-uid")))), Step::Record { group: group("1001", Some("other-uid")), origin: GroupOrigin::Adopted }),
+            ("a restored object taking over its recorded group re-adopts it", netease("").taking_over().recorded("7").claim("7", held()).read("7", Some(group("7", Some("old-uid")))), Step::Record { group: group("7", Some("old-uid")), origin: GroupOrigin::Adopted }),
+            ("take-over never disbands a group marked by another object", netease("").taking_over().recorded("7").claim("7", held()).read("7", Some(group("7", Some("old-uid")))).deleting(), Step::Release(Release::NotOwned { group_id: "7".into(), by: "the object with marker old-uid".into() })),
+            ("deleting a group that reads as gone still asks the disband call", netease("").recorded("7").claim("7", held()).read("7", None).deleting(), disband("7")),
             ("netease: no duplicate, the group is read as usual", netease("").recorded("12").watched().claim("12", held()).searched(vec![group("12", mine)]), read("12")),
             ("tencent: ids are caller-chosen, a re-sent create cannot duplicate", tencent("").recorded("g1").watched().claim("g1", held()).deleting(), disband("g1")),
             ("netease pending: one empty search is not enough", netease("").pending(1, Some(130)).searched(vec![]).now(130), Step::WaitForLateCreate { retry_in: Duration::from_secs(1) }),

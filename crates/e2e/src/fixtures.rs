@@ -56,3 +56,12 @@ spec:
 {extra}"#
     )
 }
+
+/// `manifest` (one object) with an annotation added to its metadata.
+pub fn with_annotation(manifest: &str, key: &str, value: &str) -> String {
+    manifest.replacen(
+        "metadata:\n",
+        &format!("metadata:\n  annotations:\n    {key}: \"{value}\"\n"),
+        1,
+    )
+}

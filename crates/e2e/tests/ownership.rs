@@ -438,8 +438,13 @@ async fn a_cluster_rebuilt_from_git_adopts_the_teams_and_the_old_teardown_leaves
     let id = group_id(&created).expect("recorded");
 
     // The migration path: the id recorded into the manifest, applied to the new cluster.
-    new.apply_group(&manifest("team", side, &format!("groupId: \"{id}\"\n")))
-        .await?;
+    let recorded = manifest("team", side, &format!("groupId: \"{id}\"\n"));
+    new.apply_group(&fixtures::with_annotation(
+        &recorded,
+        chatgroup_operator::controller::ownership::TAKE_OVER_ANNOTATION,
+        "true",
+    ))
+    .await?;
     let adopted = new
         .wait_group("team", WAIT, |g| ready_with(g, "Available"))
         .await?;

@@ -13,6 +13,7 @@ use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(30);
 const KEY: &str = "cg_owner";
+const TAKE_OVER: &str = chatgroup_operator::controller::ownership::TAKE_OVER_ANNOTATION;
 
 async fn marked_provider(env: &Env) -> anyhow::Result<()> {
     marked_provider_at(env, &env.tencent.base_url()).await
@@ -198,14 +199,12 @@ async fn a_cluster_rebuilt_from_git_adopts_the_groups_and_the_old_teardown_leave
 
     // The same manifest with the recorded id, applied to the rebuilt cluster.
     let manifest = format!("name: Room\ngroupId: \"{id}\"\n");
-    let adopted = new
-        .apply_group(&fixtures::group(
-            "room",
-            "tencent-marked",
-            "Public",
-            &manifest,
-        ))
-        .await?;
+    let manifest = fixtures::with_annotation(
+        &fixtures::group("room", "tencent-marked", "Public", &manifest),
+        TAKE_OVER,
+        "true",
+    );
+    let adopted = new.apply_group(&manifest).await?;
     let new_uid = adopted.uid().expect("uid");
     new.wait_group("room", WAIT, |g| ready_with(g, "Available"))
         .await?;
@@ -233,5 +232,62 @@ async fn a_cluster_rebuilt_from_git_adopts_the_groups_and_the_old_teardown_leave
     new.wait_gone("room", WAIT).await?;
     assert_eq!(old.executed(Side::Tencent, Op::Disband), 1);
     assert!(old.sim_group(Side::Tencent, &id).is_none());
+    Ok(())
+}
+
+/// A copy of a manifest applied in another cluster names a group whose marker is a
+/// live object's there: without the take-over annotation it is refused, and deleting
+/// it disbands nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_in_another_cluster_is_refused_and_its_deletion_disbands_nothing(
+) -> anyhow::Result<()> {
+    let first = Env::start().await?;
+    let second = Env::start().await?;
+    marked_provider(&first).await?;
+    marked_provider_at(&second, &first.tencent.base_url()).await?;
+    first
+        .apply_group(&fixtures::group(
+            "room",
+            "tencent-marked",
+            "Public",
+            "name: Room\n",
+        ))
+        .await?;
+    let owner = first
+        .wait_group("room", WAIT, |g| ready_with(g, "Available"))
+        .await?;
+    let id = group_id(&owner).expect("recorded");
+    let owner_uid = owner.uid().expect("uid");
+
+    let copy = format!("name: Room\ngroupId: \"{id}\"\n");
+    second
+        .apply_group(&fixtures::group("room", "tencent-marked", "Public", &copy))
+        .await?;
+    let refused = second
+        .wait_group("room", WAIT, |g| {
+            condition(g, "Ready").is_some_and(|(_, reason)| reason == "GroupNotOwned")
+        })
+        .await?;
+    let message = refused
+        .status
+        .iter()
+        .flat_map(|s| s.conditions.iter())
+        .find(|c| c.type_ == "Ready")
+        .map(|c| c.message.clone())
+        .unwrap_or_default();
+    assert!(message.contains(&owner_uid), "{message}");
+    assert_eq!(
+        marker_on(&first, &id).as_deref(),
+        Some(owner_uid.as_str()),
+        "not re-stamped"
+    );
+
+    second.delete_group("room").await?;
+    second.wait_gone("room", WAIT).await?;
+    assert_eq!(first.executed(Side::Tencent, Op::Disband), 0);
+    assert!(
+        first.sim_group(Side::Tencent, &id).is_some(),
+        "the owner's group lives on"
+    );
     Ok(())
 }

@@ -73,7 +73,7 @@ impl GroupReconcile<'_> {
                 .await;
         }
         self.known.duplicates_done.insert(group_id.to_string());
-        Ok(())
+        self.release_claim(group_id).await
     }
 
     /// Lets go of an object without any provider call.

@@ -98,6 +98,11 @@ impl<'a> GroupReconcile<'a> {
             provider: self.provider.as_ref().map(|p| (&p.app, p.capabilities)),
             now: k8s_openapi::jiff::Timestamp::now(),
             late_create_bound: self.ctx.settings.late_create_bound,
+            take_over: self
+                .group
+                .annotations()
+                .get(ownership::TAKE_OVER_ANNOTATION)
+                .is_some_and(|v| v == "true"),
             known: &self.known,
         }
     }
@@ -256,9 +261,6 @@ impl<'a> GroupReconcile<'a> {
 
     /// Gives up every claim this object may hold: the recorded, pending and named ids.
     async fn release_claims(&mut self) -> Result<()> {
-        let Some(app) = self.claim_app() else {
-            return Ok(());
-        };
         let mut ids: Vec<String> = self.known.claims.keys().cloned().collect();
         ids.extend(self.status.group_id.clone());
         ids.extend(
@@ -271,12 +273,21 @@ impl<'a> GroupReconcile<'a> {
         ids.sort();
         ids.dedup();
         for id in ids {
-            self.ctx.fence.check()?;
-            claims::release(&self.ctx.client, &app, &id, &self.uid).await?;
-            self.ctx
-                .claims
-                .forget(&claims::claim_name(&app, &id), &self.uid);
+            self.release_claim(&id).await?;
         }
+        Ok(())
+    }
+
+    /// Gives up this object's claim on `id`, if it holds it.
+    async fn release_claim(&mut self, id: &str) -> Result<()> {
+        let Some(app) = self.claim_app() else {
+            return Ok(());
+        };
+        self.ctx.fence.check()?;
+        claims::release(&self.ctx.client, &app, id, &self.uid).await?;
+        self.ctx
+            .claims
+            .forget(&claims::claim_name(&app, id), &self.uid);
         Ok(())
     }
 
