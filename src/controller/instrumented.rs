@@ -55,6 +55,10 @@ impl GroupProvider for Instrumented {
         self.inner.carries_marker()
     }
 
+    fn validate_create(&self, request: &CreateRequest) -> Result<(), crate::provider::ConfigError> {
+        self.inner.validate_create(request)
+    }
+
     fn validate_group_id(&self, id: &str) -> Result<(), crate::provider::ConfigError> {
         self.inner.validate_group_id(id)
     }

@@ -407,6 +407,12 @@ pub trait GroupProvider: Send + Sync + fmt::Debug {
     /// 30 advanced, 20 super).
     fn max_batch(&self, group_type: GroupType) -> usize;
 
+    /// Whether `request` is one this provider would send, checked before a create is
+    /// recorded as sent. `create_group` checks it again.
+    fn validate_create(&self, _request: &CreateRequest) -> Result<(), ConfigError> {
+        Ok(())
+    }
+
     async fn create_group(&self, request: &CreateRequest) -> ProviderResult<CreateOutcome>;
 
     /// Reads up to `max_batch()` groups of one type; returns one entry per id, in order.

@@ -24,6 +24,16 @@ impl GroupReconcile<'_> {
     pub(super) async fn create(&mut self, group_id: Option<String>) -> Result<()> {
         self.check_attributes()?;
         let attributes = plan::desired_attributes(&self.group.spec);
+        let request = CreateRequest {
+            group_type: self.group_type(),
+            group_id: group_id.clone(),
+            marker: self.uid.clone(),
+            attributes: attributes.clone(),
+        };
+        // Only a create that will be sent is recorded as sent: a refused spec, or a
+        // replica that may no longer write, counts no attempt.
+        let client = self.writer()?;
+        client.validate_create(&request)?;
         let app = ownership::recorded_app(&self.resolved()?.app);
         let sent = status::now();
         // A pending create from before attempts were counted was sent once.
@@ -46,12 +56,6 @@ impl GroupReconcile<'_> {
         });
         self.status.app = Some(app);
         self.write().await?;
-        let request = CreateRequest {
-            group_type: self.group_type(),
-            group_id,
-            marker: self.uid.clone(),
-            attributes,
-        };
         let outcome = self.writer()?.create_group(&request).await?;
         self.created(request, outcome).await
     }

@@ -125,10 +125,17 @@ impl GroupProvider for NeteaseClient {
         read::max_batch(group_type)
     }
 
+    fn validate_create(&self, request: &CreateRequest) -> Result<(), ConfigError> {
+        validate_type_for(ProviderKind::NetEase, request.group_type)
+            .and_then(|_| validate_attributes(request.group_type, &request.attributes))
+            .and_then(|_| wire::create_body(request))
+            .map(|_| ())
+    }
+
     async fn create_group(&self, request: &CreateRequest) -> ProviderResult<CreateOutcome> {
         let op = Operation::Create;
-        let body = validate_type_for(ProviderKind::NetEase, request.group_type)
-            .and_then(|_| validate_attributes(request.group_type, &request.attributes))
+        let body = self
+            .validate_create(request)
             .and_then(|_| wire::create_body(request))
             .map_err(|e| self.rejected(op, &e))?;
         let call = Request {

@@ -258,16 +258,19 @@ impl GroupProvider for TencentClient {
         MAX_BATCH
     }
 
-    async fn create_group(&self, request: &CreateRequest) -> ProviderResult<CreateOutcome> {
-        let op = Operation::Create;
-        let valid = validate_type_for(ProviderKind::Tencent, request.group_type)
+    fn validate_create(&self, request: &CreateRequest) -> Result<(), crate::provider::ConfigError> {
+        validate_type_for(ProviderKind::Tencent, request.group_type)
             .and_then(|_| validate_attributes(request.group_type, &request.attributes))
             .and_then(|_| match &request.group_id {
                 Some(id) => validate_tencent_group_id(request.group_type, id),
                 None => validate_tencent_creatable(request.group_type),
-            });
-        valid
+            })
             .and_then(|_| self.check_reserved(&request.attributes.custom_data))
+    }
+
+    async fn create_group(&self, request: &CreateRequest) -> ProviderResult<CreateOutcome> {
+        let op = Operation::Create;
+        self.validate_create(request)
             .map_err(|e| self.rejected(op, &e))?;
         self.remember_keys(request.attributes.custom_data.keys());
         let reply = self
