@@ -3,13 +3,14 @@
 //! other gets 409 and learns who holds it. A claim whose holder no longer exists is
 //! taken over under a resourceVersion precondition.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use kube::api::{Api, DeleteParams, PostParams, Preconditions};
+use kube::api::{Api, DeleteParams, ListParams, PostParams, Preconditions};
 use kube::{Client, ResourceExt};
 
+use super::fence::Fence;
 use super::ownership::ClaimResult;
 use crate::api::{ChatGroup, ChatGroupClaim, ChatGroupClaimSpec, ClaimHolder, RecordedApp};
 use crate::{Error, Result};
@@ -107,6 +108,50 @@ pub async fn claim(
     Err(Error::Contended {
         object: format!("ChatGroupClaim {name}"),
     })
+}
+
+/// Gives every recorded group in `groups` (a fresh list) a claim if it has none, before
+/// any reconcile runs, so an object that only names a recorded group (a copy refused
+/// under an earlier version, say) cannot claim it first. Objects recorded before apps
+/// were recorded get theirs on their own reconcile. Returns how many were made.
+pub async fn backfill(client: &Client, groups: &[ChatGroup], fence: &Fence) -> Result<usize> {
+    let api: Api<ChatGroupClaim> = Api::all(client.clone());
+    let existing: HashSet<String> = api
+        .list_metadata(&ListParams::default())
+        .await
+        .map_err(|e| Error::kube("list ChatGroupClaims", e))?
+        .items
+        .iter()
+        .map(ResourceExt::name_any)
+        .collect();
+    let mut made = 0;
+    for group in groups {
+        let Some(status) = &group.status else {
+            continue;
+        };
+        let (Some(id), Some(app), None) = (&status.group_id, &status.app, &status.disbanded_at)
+        else {
+            continue;
+        };
+        let name = claim_name(app, id);
+        if existing.contains(&name) {
+            continue;
+        }
+        let holder = ClaimHolder {
+            namespace: group.namespace().unwrap_or_default(),
+            name: group.name_any(),
+            uid: group.uid().unwrap_or_default(),
+        };
+        fence.check()?;
+        let object = ChatGroupClaim::new(&name, claim_spec(app, id, &holder));
+        match api.create(&PostParams::default(), &object).await {
+            Ok(_) => made += 1,
+            // Taken meanwhile: the object's reconcile sorts it out.
+            Err(e) if conflict(&e) => {}
+            Err(e) => return Err(Error::kube(format!("create ChatGroupClaim {name}"), e)),
+        }
+    }
+    Ok(made)
 }
 
 /// Whether the ChatGroup a claim names still exists (a fresh read, by UID). A holder

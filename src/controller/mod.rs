@@ -390,6 +390,23 @@ pub async fn run(
     .await
 }
 
+/// Claims for recorded groups that have none, before the first reconcile.
+async fn backfill_claims(ctx: &Context) {
+    let groups: Api<ChatGroup> = scoped(&ctx.client, &ctx.settings.namespace);
+    let listed = groups.list(&ListParams::default()).await;
+    let result = match listed {
+        Ok(list) => claims::backfill(&ctx.client, &list.items, &ctx.fence).await,
+        Err(e) => Err(Error::kube("list ChatGroups", e)),
+    };
+    match result {
+        Ok(0) => {}
+        Ok(made) => tracing::info!(made, "claims back-filled for recorded groups"),
+        Err(error) => {
+            tracing::warn!(%error, "claim back-fill incomplete; each object claims its group on its next reconcile")
+        }
+    }
+}
+
 async fn mark_ready_after_first_list(store: Store<ChatGroup>, ready: Arc<AtomicBool>) {
     // `wait_until_ready` wakes only the latest of several waiters, and the controller
     // waits on the same store: ask again every 100 ms rather than wait for a wake-up.
@@ -477,6 +494,7 @@ fn run_controllers(
                     .collect::<Vec<_>>()
             }
         };
+        backfill_claims(&ctx).await;
         let groups = group_controller
             .watches(providers_api, wc.clone(), by_provider)
             .watches_stream(watcher(secrets_api, wc).touched_objects(), by_secret)

@@ -183,6 +183,7 @@ async fn a_legacy_bchatroom_is_adopted_and_disbanded_but_never_created() -> anyh
     let status = stalled.status.clone().unwrap_or_default();
     assert!(status.create_pending_since.is_none() && status.pending_create.is_none());
     env.delete_group("new-broadcast").await?;
-    env.wait_gone("new-broadcast", Duration::from_secs(5)).await?;
+    env.wait_gone("new-broadcast", Duration::from_secs(5))
+        .await?;
     Ok(())
 }

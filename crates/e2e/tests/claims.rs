@@ -58,3 +58,75 @@ async fn a_claim_taken_over_since_it_was_won_stops_the_disband() -> anyhow::Resu
     assert!(env.sim_group(side, &id).is_some(), "the group lives on");
     Ok(())
 }
+
+/// Groups recorded before claims were kept get theirs at start-up, before any
+/// reconcile: a copy that only names such a group cannot claim it from its owner,
+/// even when the copy is reconciled first (here the owner's ChatProvider appears only
+/// later, so the copy certainly is).
+#[tokio::test]
+async fn recorded_groups_get_their_claims_before_a_copy_can_take_them() -> anyhow::Result<()> {
+    use chatgroup_operator::api::{ChatGroupStatus, ChatProvider, GroupOrigin, RecordedApp};
+    use kube::api::{Patch, PatchParams};
+
+    let mut env = Env::without_operator(e2e::test_settings()).await?;
+    let side = Side::Tencent;
+    let app_id = provider_sim::TencentSimConfig::default().sdk_app_id;
+    env.tencent.insert_group(provider_sim::SimGroup {
+        id: "ops-room".into(),
+        group_type: "Public".into(),
+        name: "Ops".into(),
+        ..Default::default()
+    });
+    env.apply_group(&fixtures::group(
+        "copy",
+        "tencent",
+        "Public",
+        "name: Ops\ngroupId: ops-room\n",
+    ))
+    .await?;
+    let owner = env
+        .apply_group(&fixtures::group(
+            "owner",
+            "tencent-late",
+            "Public",
+            "name: Ops\n",
+        ))
+        .await?;
+    // The owner as an earlier version left it: the group recorded, no claim.
+    let status = ChatGroupStatus {
+        group_id: Some("ops-room".into()),
+        origin: Some(GroupOrigin::Created),
+        app: Some(RecordedApp {
+            provider: "tencent".into(),
+            app_id: app_id.to_string(),
+            host: "127.0.0.1".into(),
+        }),
+        ..ChatGroupStatus::default()
+    };
+    env.groups()
+        .patch_status(
+            &owner.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&serde_json::json!({ "status": status })),
+        )
+        .await?;
+
+    env.start_operator();
+    env.wait_group("copy", WAIT, |g| {
+        e2e::condition(g, "Ready").is_some_and(|(_, reason)| reason == "GroupNotOwned")
+    })
+    .await?;
+    let late = fixtures::tencent_provider("tencent-late", &env.tencent.base_url(), app_id);
+    env.apply_yaml::<ChatProvider>(&late).await?;
+    env.wait_group("owner", WAIT, |g| ready_with(g, "Available"))
+        .await?;
+    env.delete_group("copy").await?;
+    env.wait_gone("copy", WAIT).await?;
+    assert_eq!(
+        env.executed(side, Op::Disband),
+        0,
+        "the copy disbands nothing"
+    );
+    assert!(env.sim_group(side, "ops-room").is_some());
+    Ok(())
+}

@@ -67,7 +67,7 @@ pub fn claim_rules() -> BTreeSet<RuleKey> {
     BTreeSet::from([rule(
         "im.chatgroup.dev",
         "chatgroupclaims",
-        &["get", "create", "update", "delete"],
+        &["get", "list", "create", "update", "delete"],
     )])
 }
 
