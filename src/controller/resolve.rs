@@ -14,7 +14,7 @@ use crate::controller::instrumented::Instrumented;
 use crate::metrics::Metrics;
 use crate::provider::budget::RateBudget;
 use crate::provider::config::ProviderConfig;
-use crate::provider::{self, GroupProvider, WriteGate};
+use crate::provider::{self, AppIdentity, GroupProvider, ProviderKind, WriteGate};
 use crate::{Error, Result};
 
 struct Cached {
@@ -139,9 +139,6 @@ impl Providers {
     ) -> Result<Arc<dyn GroupProvider>> {
         match self.resolve(namespace, name).await {
             Err(error @ Error::CredentialsUnavailable { .. }) => {
-                if !self.provider_or_secret_gone(namespace, name).await? {
-                    return Err(error);
-                }
                 let key = (namespace.to_string(), name.to_string());
                 let cached = self
                     .cache
@@ -149,7 +146,13 @@ impl Providers {
                     .expect("cache lock")
                     .get(&key)
                     .map(|c| c.provider.clone());
-                cached.ok_or(error)
+                let Some(cached) = cached else {
+                    return Err(error);
+                };
+                if !self.may_fall_back(namespace, name, &cached.app()).await? {
+                    return Err(error);
+                }
+                Ok(cached)
             }
             other => other,
         }
@@ -157,8 +160,10 @@ impl Providers {
 }
 
 impl Providers {
-    /// Whether the ChatProvider `namespace/name`, or the Secret it names, does not exist.
-    async fn provider_or_secret_gone(&self, namespace: &str, name: &str) -> Result<bool> {
+    /// Whether a deletion may use the last client that worked, for `app`: the
+    /// ChatProvider `namespace/name` is gone, or it still declares `app` and the Secret
+    /// it names is gone. A ChatProvider pointing at another app never falls back.
+    async fn may_fall_back(&self, namespace: &str, name: &str, app: &AppIdentity) -> Result<bool> {
         let providers: Api<ChatProvider> = Api::namespaced(self.client.clone(), namespace);
         let found = providers
             .get_opt(name)
@@ -167,6 +172,9 @@ impl Providers {
         let Some(chat_provider) = found else {
             return Ok(true);
         };
+        if !declares(&chat_provider.spec, app) {
+            return Ok(false);
+        }
         let Ok(secret_ref) = secret_ref(&chat_provider.spec) else {
             return Ok(false);
         };
@@ -176,6 +184,17 @@ impl Providers {
             .await
             .map_err(|e| Error::kube(format!("read Secret {namespace}/{}", secret_ref.name), e))?;
         Ok(secret.is_none())
+    }
+}
+
+/// Whether `spec` declares the app `app` (its kind and app id).
+fn declares(spec: &ChatProviderSpec, app: &AppIdentity) -> bool {
+    match (&spec.tencent, &spec.netease) {
+        (Some(t), None) => {
+            app.kind == ProviderKind::Tencent && app.app_id == t.sdk_app_id.to_string()
+        }
+        (None, Some(n)) => app.kind == ProviderKind::NetEase && app.app_id == n.app_key,
+        _ => false,
     }
 }
 

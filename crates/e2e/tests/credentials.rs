@@ -137,3 +137,41 @@ async fn with_no_credentials_at_all_deletion_is_blocked_and_orphan_releases_it(
     );
     Ok(())
 }
+
+/// The last working credentials serve a deletion only for the app they belong to: a
+/// ChatProvider repointed to another app whose Secret does not exist yet holds the
+/// deletion with no call at all, instead of disbanding in the old app.
+#[tokio::test]
+async fn a_repointed_provider_without_its_secret_never_falls_back_to_the_old_app(
+) -> anyhow::Result<()> {
+    let env = Env::start().await?;
+    env.apply_group(&fixtures::group(
+        "moved",
+        "tencent",
+        "Public",
+        "name: Moved\n",
+    ))
+    .await?;
+    let group = env
+        .wait_group("moved", WAIT, |g| ready_with(g, "Available"))
+        .await?;
+    let id = group_id(&group).expect("recorded");
+    let calls = env.call_count(Side::Tencent);
+
+    let providers: Api<chatgroup_operator::api::ChatProvider> =
+        Api::namespaced(env.client.clone(), e2e::NAMESPACE);
+    let patch = json!({"spec": {"tencent": {"sdkAppId": 1_400_000_999u64, "secretKeyRef": {"name": "other-app-key", "key": "secretKey"}}}});
+    providers
+        .patch("tencent", &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
+    env.delete_group("moved").await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        env.groups().get_opt("moved").await?.is_some(),
+        "the deletion is held"
+    );
+    assert_eq!(env.call_count(Side::Tencent), calls, "no call of any kind");
+    assert!(env.sim_group(Side::Tencent, &id).is_some());
+    assert_eq!(env.executed(Side::Tencent, Op::Disband), 0);
+    Ok(())
+}
