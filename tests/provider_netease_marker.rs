@@ -471,3 +471,29 @@ async fn concurrent_searches_of_one_owner_share_the_joined_teams_scan() {
         "six searches read {pages} pages of joined teams: more than two scans of three pages"
     );
 }
+
+/// A search for a late duplicate (no name: the spec may have been renamed since) decides
+/// no create, so it passes over teams whose server_extension cannot be read.
+#[tokio::test]
+async fn a_nameless_search_passes_over_unreadable_extensions() {
+    let fake = Fake::start(move |seen| {
+        if is_joined(seen) {
+            netease_ok(json!({"has_more": false, "team_info_list": [
+                entry(json!(1), "Renamed", None), entry(json!(2), "Other", None)]}))
+        } else {
+            netease_ok(json!({"team_info_list": [
+                team_info(1, "plain text", 1), team_info(2, &marked("uid-m"), 1)],
+                "invalid_tids": []}))
+        }
+    })
+    .await;
+    let nameless = MarkerQuery {
+        name: None,
+        ..query("uid-m")
+    };
+    let found = client_for(&fake.base_url)
+        .find_by_marker(&nameless)
+        .await
+        .expect("search");
+    assert_eq!(ids(&found), ["2"]);
+}

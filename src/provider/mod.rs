@@ -325,8 +325,11 @@ pub struct MarkerQuery {
     /// The owner the create was made with (NetEase finds teams through their owner).
     pub owner: String,
     pub marker: String,
-    /// The name the create was made with: narrows the candidates before they are read.
-    /// `None` reads every team of the owner created in the time window.
+    /// The name the create was made with: narrows the candidates before they are read,
+    /// and a candidate whose `server_extension` cannot be read makes the search an
+    /// error (it cannot be told apart from the lost create). `None` reads every team
+    /// of the owner created in the time window and passes over unreadable ones (a
+    /// search for a late duplicate, from which no create follows).
     pub name: Option<String>,
     /// Teams created before this instant (Unix milliseconds, clock skew already
     /// allowed for) cannot be the lost create and are not candidates.

@@ -309,7 +309,8 @@ impl NeteaseClient {
                         &format!("team {id} is in neither team_info_list nor invalid_tids"),
                     ));
                 };
-                if let Some(problem) = unreadable_extension(team.server_extension.as_deref()) {
+                let unreadable = unreadable_extension(team.server_extension.as_deref());
+                if let (Some(problem), Some(_)) = (unreadable, &query.name) {
                     let detail = format!(
                         "team {id} is named like the lost create and created since it was sent, \
                          but its server_extension {problem}, so it cannot be told apart from \
@@ -317,6 +318,8 @@ impl NeteaseClient {
                     );
                     return Err(self.bad_shape(op, info, "batch get", &detail));
                 }
+                // A name-less search (for a late duplicate) decides no create: a team
+                // whose extension cannot be read carries no marker it could find.
                 if team.group.marker.as_deref() == Some(query.marker.as_str()) {
                     let created = team.create_time.or(candidates[*id].create_time);
                     found.push((created, team.group.clone()));
