@@ -558,7 +558,12 @@ mod tests {
             ..LeaderElection::default()
         };
         assert!(message(long_deadline)
-            .contains("--lease-renew-deadline (15s) must be shorter than --lease-duration (15s)"));
+            .contains("--lease-renew-deadline (15s) must be at most 90% of --lease-duration (15s)"));
+        let no_room_for_writes = LeaderElection {
+            renew_deadline: Duration::from_secs(14),
+            ..LeaderElection::default()
+        };
+        assert!(message(no_room_for_writes).contains("at most 90%"));
         let slow_retry = LeaderElection {
             retry_period: Duration::from_secs(10),
             ..LeaderElection::default()

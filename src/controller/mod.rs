@@ -119,9 +119,11 @@ impl LeaderElection {
                 self.lease_duration
             ));
         }
-        if self.renew_deadline >= self.lease_duration {
+        // The writes started before the deadline run until a standby may take over,
+        // less 5% for clock-rate skew: at least a tenth of the lease is left for them.
+        if self.renew_deadline.as_secs_f64() > self.lease_duration.as_secs_f64() * 0.9 {
             return fail(format!(
-                "--lease-renew-deadline ({:?}) must be shorter than --lease-duration ({:?}), by at least the longest provider call and the clock skew allowed between replicas",
+                "--lease-renew-deadline ({:?}) must be at most 90% of --lease-duration ({:?}): the rest is the time provider writes already started may take, and the clock skew allowed between replicas",
                 self.renew_deadline, self.lease_duration
             ));
         }
