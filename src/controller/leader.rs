@@ -557,8 +557,9 @@ mod tests {
             renew_deadline: Duration::from_secs(15),
             ..LeaderElection::default()
         };
-        assert!(message(long_deadline)
-            .contains("--lease-renew-deadline (15s) must be at most 90% of --lease-duration (15s)"));
+        assert!(message(long_deadline).contains(
+            "--lease-renew-deadline (15s) must be at most 90% of --lease-duration (15s)"
+        ));
         let no_room_for_writes = LeaderElection {
             renew_deadline: Duration::from_secs(14),
             ..LeaderElection::default()
