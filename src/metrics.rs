@@ -13,9 +13,9 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-use crate::api::conditions::{self, READY, SYNCED};
-use crate::api::ChatGroup;
-use crate::controller::resolve::BudgetBook;
+use crate::api::{ChatGroup, Lifecycle};
+use crate::provider::budget::BudgetBook;
+use crate::provider::{CallObserver, ProviderKind};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ResultLabels {
@@ -92,10 +92,12 @@ impl Metrics {
         }
         self.reconcile_duration.observe(took.as_secs_f64());
     }
+}
 
-    pub fn provider_call(&self, provider: &str, operation: &str, outcome: &str) {
+impl CallObserver for Metrics {
+    fn observe(&self, provider: ProviderKind, operation: &'static str, outcome: &'static str) {
         let labels = CallLabels {
-            provider: provider.into(),
+            provider: provider.to_string(),
             operation: operation.into(),
             outcome: outcome.into(),
         };
@@ -109,26 +111,6 @@ impl Metrics {
 pub struct ScrapeTimeCollector {
     pub groups: Store<ChatGroup>,
     pub budgets: Arc<BudgetBook>,
-}
-
-/// The state a ChatGroup is in, for the `groups` gauge.
-pub fn group_state(group: &ChatGroup) -> &'static str {
-    let Some(status) = &group.status else {
-        return "pending";
-    };
-    let ready = conditions::find(&status.conditions, READY);
-    let synced = conditions::find(&status.conditions, SYNCED);
-    if status.disbanded_at.is_some() {
-        "disbanded"
-    } else if ready.is_some_and(|c| c.reason == "ExternallyDisbanded") {
-        "externally_disbanded"
-    } else if synced.is_some_and(|c| c.status == "False") {
-        "error"
-    } else if ready.is_some_and(|c| c.status == "True") {
-        "available"
-    } else {
-        "pending"
-    }
 }
 
 impl Collector for ScrapeTimeCollector {
@@ -164,18 +146,12 @@ impl Collector for ScrapeTimeCollector {
                 }
             }
         }
-        let mut counts = std::collections::BTreeMap::<&'static str, i64>::new();
-        for state in [
-            "available",
-            "pending",
-            "error",
-            "disbanded",
-            "externally_disbanded",
-        ] {
-            counts.insert(state, 0);
-        }
+        let mut counts: std::collections::BTreeMap<&'static str, i64> =
+            Lifecycle::ALL.iter().map(|s| (s.as_str(), 0)).collect();
         for group in self.groups.state() {
-            *counts.entry(group_state(&group)).or_default() += 1;
+            *counts
+                .entry(Lifecycle::of(group.status.as_ref()).as_str())
+                .or_default() += 1;
         }
         let probe = ConstGauge::new(0i64);
         let mut family = encoder.encode_descriptor(

@@ -9,6 +9,9 @@ pub const SYNCED: &str = "Synced";
 pub const RECONCILING: &str = "Reconciling";
 pub const STALLED: &str = "Stalled";
 
+/// The reason of a group disbanded outside Kubernetes (never recreated).
+pub const EXTERNALLY_DISBANDED: &str = "ExternallyDisbanded";
+
 /// One condition as the controller wants it, before times are filled in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Desired {

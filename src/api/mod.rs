@@ -4,10 +4,12 @@ pub mod chatgroup;
 pub mod chatprovider;
 pub mod claim;
 pub mod conditions;
+pub mod lifecycle;
 
 pub use chatgroup::*;
 pub use chatprovider::*;
 pub use claim::*;
+pub use lifecycle::Lifecycle;
 
 use kube::CustomResourceExt;
 

@@ -2,7 +2,6 @@
 //! configuration. Pure: the Secret has already been read.
 
 use crate::api::{ChatProviderSpec, TencentRegionName};
-use crate::provider::budget::RateBudget;
 use crate::provider::config::{
     ConfigError, NeteaseConfig, NeteaseEndpoint, ProviderConfig, RateConfig, TencentConfig,
     TencentEndpoint, TencentRegion,
@@ -74,25 +73,6 @@ fn rate(spec: &ChatProviderSpec, default: RateConfig) -> RateConfig {
         },
         None => default,
     }
-}
-
-/// One budget per app and rate: clients rebuilt for new credentials share it.
-pub fn budget_key(config: &ProviderConfig) -> String {
-    let rate = config.rate();
-    let app = match config {
-        ProviderConfig::Tencent(c) => c.sdk_app_id.to_string(),
-        ProviderConfig::Netease(c) => c.app_key.clone(),
-    };
-    format!(
-        "{}:{app}:{}:{}",
-        config.kind(),
-        rate.requests_per_second,
-        rate.burst
-    )
-}
-
-pub fn new_budget(config: &ProviderConfig) -> RateBudget {
-    RateBudget::new(config.kind(), config.rate())
 }
 
 #[cfg(test)]

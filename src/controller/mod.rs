@@ -6,7 +6,6 @@ pub mod credentials;
 pub mod drift;
 pub mod fence;
 pub mod guard;
-pub mod instrumented;
 pub mod leader;
 pub mod ownership;
 pub mod plan;

@@ -10,11 +10,9 @@ use kube::{Client, ResourceExt};
 
 use crate::api::{ChatProvider, ChatProviderSpec, SecretKeyRef};
 use crate::controller::credentials;
-use crate::controller::instrumented::Instrumented;
 use crate::metrics::Metrics;
-use crate::provider::budget::RateBudget;
-use crate::provider::config::ProviderConfig;
-use crate::provider::{self, AppIdentity, GroupProvider, ProviderKind, WriteGate};
+use crate::provider::budget::BudgetBook;
+use crate::provider::{self, AppIdentity, GroupProvider, Observed, ProviderKind, WriteGate};
 use crate::{Error, Result};
 
 struct Cached {
@@ -32,29 +30,6 @@ pub struct Providers {
     metrics: Arc<Metrics>,
     /// Asked by every client right before each provider write.
     gate: Arc<dyn WriteGate>,
-}
-
-/// The rate budgets of every app seen, one per app and rate.
-#[derive(Debug, Default)]
-pub struct BudgetBook(Mutex<HashMap<String, Arc<RateBudget>>>);
-
-impl BudgetBook {
-    fn for_config(&self, config: &ProviderConfig) -> Arc<RateBudget> {
-        let mut budgets = self.0.lock().expect("budget lock");
-        let entry = budgets.entry(credentials::budget_key(config));
-        entry
-            .or_insert_with(|| Arc::new(credentials::new_budget(config)))
-            .clone()
-    }
-
-    /// Every budget, with its key, for metrics.
-    pub fn snapshot(&self) -> Vec<(String, Arc<RateBudget>)> {
-        let budgets = self.0.lock().expect("budget lock");
-        budgets
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    }
 }
 
 impl Providers {
@@ -117,7 +92,7 @@ impl Providers {
         let budget = self.budgets.for_config(&config);
         let client = provider::build(config, budget, self.gate.clone())
             .map_err(|e| unavailable(e.to_string()))?;
-        let client = Instrumented::wrap(client, self.metrics.clone());
+        let client = Observed::wrap(client, self.metrics.clone());
         self.cache.lock().expect("cache lock").insert(
             key,
             Cached {

@@ -6,7 +6,9 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::ResourceExt;
 use serde_json::json;
 
-use crate::api::conditions::{self, Desired, READY, RECONCILING, STALLED, SYNCED};
+use crate::api::conditions::{
+    self, Desired, EXTERNALLY_DISBANDED, READY, RECONCILING, STALLED, SYNCED,
+};
 use crate::api::{ChatGroup, ChatGroupStatus, ProviderErrorStatus};
 use crate::{Error, Result};
 
@@ -42,11 +44,11 @@ pub fn desired_conditions(report: &Report<'_>, previous: &ChatGroupStatus) -> Ve
             Desired::new(
                 READY,
                 false,
-                "ExternallyDisbanded",
+                EXTERNALLY_DISBANDED,
                 "the group was disbanded outside Kubernetes and is not recreated; delete this object or set spec.state: disbanded",
             ),
             Desired::new(SYNCED, true, "ReconcileSuccess", ""),
-            Desired::new(STALLED, true, "ExternallyDisbanded", "the group no longer exists on the provider"),
+            Desired::new(STALLED, true, EXTERNALLY_DISBANDED, "the group no longer exists on the provider"),
         ],
         Report::Failed { error, keep_ready } => failed_conditions(error, *keep_ready, previous),
     }

@@ -11,7 +11,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use rand::Rng;
 use tokio::time::Instant;
 
-use super::config::RateConfig;
+use super::config::{ProviderConfig, RateConfig};
 use super::ProviderKind;
 
 /// First cooldown after a throttle code; doubles with each further throttle.
@@ -235,6 +235,44 @@ fn backoff(streak: u32) -> Duration {
     let base = BASE_COOLDOWN.saturating_mul(1u32 << exp).min(MAX_COOLDOWN);
     let jitter = rand::rng().random_range(0.0..0.5);
     base.mul_f64(1.0 + jitter)
+}
+
+/// The rate budgets of every app seen, one per app and rate.
+#[derive(Debug, Default)]
+pub struct BudgetBook(Mutex<HashMap<String, Arc<RateBudget>>>);
+
+impl BudgetBook {
+    pub fn for_config(&self, config: &ProviderConfig) -> Arc<RateBudget> {
+        let mut budgets = self.0.lock().expect("budget lock");
+        let entry = budgets.entry(budget_key(config));
+        entry
+            .or_insert_with(|| Arc::new(RateBudget::new(config.kind(), config.rate())))
+            .clone()
+    }
+
+    /// Every budget, with its key, for metrics.
+    pub fn snapshot(&self) -> Vec<(String, Arc<RateBudget>)> {
+        let budgets = self.0.lock().expect("budget lock");
+        budgets
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+/// One budget per app and rate: clients rebuilt for new credentials share it.
+pub fn budget_key(config: &ProviderConfig) -> String {
+    let rate = config.rate();
+    let app = match config {
+        ProviderConfig::Tencent(c) => c.sdk_app_id.to_string(),
+        ProviderConfig::Netease(c) => c.app_key.clone(),
+    };
+    format!(
+        "{}:{app}:{}:{}",
+        config.kind(),
+        rate.requests_per_second,
+        rate.burst
+    )
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod config;
 pub mod gate;
 mod http;
 pub mod netease;
+pub mod observer;
 pub mod secret;
 pub mod tencent;
 pub mod validate;
@@ -23,6 +24,7 @@ pub use config::{
 pub use gate::{always_open, WriteGate};
 pub use http::NO_CODE;
 pub use netease::NeteaseClient;
+pub use observer::{CallObserver, Observed};
 pub use secret::Secret;
 pub use tencent::TencentClient;
 pub use validate::{

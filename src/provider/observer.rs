@@ -1,30 +1,43 @@
-//! A provider wrapper that counts every call by provider, operation and outcome.
+//! A provider wrapper that reports every call, by provider, operation and outcome, to
+//! an observer (the metrics layer implements it; the provider layer only reports).
 
+use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::metrics::Metrics;
-use crate::provider::{
-    AppIdentity, AttributeChanges, CallInfo, CreateOutcome, CreateRequest, DisbandOutcome,
-    GroupKey, GroupProvider, GroupType, IdAssignment, Lookup, MarkerQuery, ObservedGroup,
-    ProviderKind, ProviderResult, Stamp,
+use super::{
+    AppIdentity, AttributeChanges, CallInfo, ConfigError, CreateOutcome, CreateRequest,
+    DisbandOutcome, GroupKey, GroupProvider, GroupType, IdAssignment, Lookup, MarkerQuery,
+    ObservedGroup, ProviderKind, ProviderResult, Stamp,
 };
 
-#[derive(Debug)]
-pub struct Instrumented {
-    inner: Arc<dyn GroupProvider>,
-    metrics: Arc<Metrics>,
+/// Told of every provider call once it has answered.
+pub trait CallObserver: Send + Sync + fmt::Debug {
+    /// `operation` is `create`, `get`, `find_by_marker`, `update`, `transfer_owner`,
+    /// `disband` or `stamp`; `outcome` a CamelCase word (`Created`, `Ok`, a failure
+    /// class's reason, ...).
+    fn observe(&self, provider: ProviderKind, operation: &'static str, outcome: &'static str);
 }
 
-impl Instrumented {
-    pub fn wrap(inner: Arc<dyn GroupProvider>, metrics: Arc<Metrics>) -> Arc<dyn GroupProvider> {
-        Arc::new(Instrumented { inner, metrics })
+/// A [`GroupProvider`] that reports each call to a [`CallObserver`].
+#[derive(Debug)]
+pub struct Observed {
+    inner: Arc<dyn GroupProvider>,
+    observer: Arc<dyn CallObserver>,
+}
+
+impl Observed {
+    pub fn wrap(
+        inner: Arc<dyn GroupProvider>,
+        observer: Arc<dyn CallObserver>,
+    ) -> Arc<dyn GroupProvider> {
+        Arc::new(Observed { inner, observer })
     }
 
     fn count<T>(
         &self,
-        operation: &str,
+        operation: &'static str,
         result: &ProviderResult<T>,
         ok: impl Fn(&T) -> &'static str,
     ) {
@@ -32,13 +45,12 @@ impl Instrumented {
             Ok(value) => ok(value),
             Err(error) => error.class.reason(),
         };
-        self.metrics
-            .provider_call(&self.inner.kind().to_string(), operation, outcome);
+        self.observer.observe(self.inner.kind(), operation, outcome);
     }
 }
 
 #[async_trait]
-impl GroupProvider for Instrumented {
+impl GroupProvider for Observed {
     fn kind(&self) -> ProviderKind {
         self.inner.kind()
     }
@@ -55,11 +67,11 @@ impl GroupProvider for Instrumented {
         self.inner.carries_marker()
     }
 
-    fn validate_create(&self, request: &CreateRequest) -> Result<(), crate::provider::ConfigError> {
+    fn validate_create(&self, request: &CreateRequest) -> Result<(), ConfigError> {
         self.inner.validate_create(request)
     }
 
-    fn validate_group_id(&self, id: &str) -> Result<(), crate::provider::ConfigError> {
+    fn validate_group_id(&self, id: &str) -> Result<(), ConfigError> {
         self.inner.validate_group_id(id)
     }
 
