@@ -99,9 +99,22 @@ pub enum Error {
     #[error("not the leader any more, no provider write is started: {0}")]
     Fenced(String),
 
-    /// The finalizer helper failed around a reconcile.
+    /// The finalizer helper failed to add or remove the finalizer (a failure of the
+    /// reconcile inside it is that failure itself: see `From`).
     #[error("failed to run the finalizer: {0}")]
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
+}
+
+/// The reconcile's own error comes out of the finalizer helper as itself, so it is
+/// unwrapped here once; only the helper's own failures stay wrapped.
+impl From<kube::runtime::finalizer::Error<Error>> for Error {
+    fn from(error: kube::runtime::finalizer::Error<Error>) -> Self {
+        use kube::runtime::finalizer::Error as Finalizer;
+        match error {
+            Finalizer::ApplyFailed(e) | Finalizer::CleanupFailed(e) => e,
+            other => Error::Finalizer(Box::new(other)),
+        }
+    }
 }
 
 /// A spec or configuration refused before any call names its field.
@@ -141,18 +154,13 @@ impl Error {
             Error::CreatePending { .. } => "CreatePending",
             Error::DisbandBudgetExhausted { .. } => "DisbandBudgetExhausted",
             Error::Provider(e) => e.class.reason(),
-            Error::Kube { .. } => "KubernetesError",
+            Error::Kube { .. } | Error::Finalizer(_) => "KubernetesError",
             Error::Fenced(_) => "NotLeader",
             Error::Endpoint { .. }
             | Error::Leadership(_)
             | Error::Undecided { .. }
             | Error::TimedOut { .. }
             | Error::Internal(_) => "OperatorError",
-            Error::Finalizer(inner) => match inner.as_ref() {
-                kube::runtime::finalizer::Error::ApplyFailed(e)
-                | kube::runtime::finalizer::Error::CleanupFailed(e) => e.reason(),
-                _ => "KubernetesError",
-            },
         }
     }
 
@@ -167,11 +175,6 @@ impl Error {
                 e.class,
                 FailureClass::Terminal | FailureClass::AlreadyExists
             ),
-            Error::Finalizer(inner) => match inner.as_ref() {
-                kube::runtime::finalizer::Error::ApplyFailed(e)
-                | kube::runtime::finalizer::Error::CleanupFailed(e) => e.is_terminal(),
-                _ => false,
-            },
             _ => false,
         }
     }
@@ -181,11 +184,6 @@ impl Error {
         match self {
             Error::DisbandBudgetExhausted { retry_in, .. }
             | Error::CreatePending { retry_in, .. } => Some(*retry_in),
-            Error::Finalizer(inner) => match inner.as_ref() {
-                kube::runtime::finalizer::Error::ApplyFailed(e)
-                | kube::runtime::finalizer::Error::CleanupFailed(e) => e.retry_after(),
-                _ => None,
-            },
             _ => None,
         }
     }
@@ -194,11 +192,6 @@ impl Error {
     pub fn provider_error(&self) -> Option<&ProviderError> {
         match self {
             Error::Provider(e) => Some(e),
-            Error::Finalizer(inner) => match inner.as_ref() {
-                kube::runtime::finalizer::Error::ApplyFailed(e)
-                | kube::runtime::finalizer::Error::CleanupFailed(e) => e.provider_error(),
-                _ => None,
-            },
             _ => None,
         }
     }

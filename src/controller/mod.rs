@@ -1,16 +1,16 @@
 //! The ChatGroup and ChatProvider controllers: wiring, per-object backoff, events.
 
 pub mod act;
+pub mod chatprovider;
 pub mod claims;
-pub mod credentials;
+pub mod clients;
 pub mod drift;
 pub mod fence;
 pub mod guard;
 pub mod leader;
 pub mod ownership;
 pub mod plan;
-pub mod provider_status;
-pub mod resolve;
+pub mod provider_config;
 pub mod status;
 
 use std::collections::HashMap;
@@ -36,8 +36,8 @@ use crate::api::{ChatGroup, ChatProvider};
 use crate::http;
 use crate::metrics::{Metrics, ScrapeTimeCollector};
 use crate::{Error, Result};
+use clients::Providers;
 use prometheus_client::registry::Registry;
-use resolve::Providers;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Added before the first provider call that can create anything; removed only once
@@ -270,7 +270,7 @@ async fn reconcile(cached: Arc<ChatGroup>, ctx: Arc<Context>) -> Result<Action> 
         // whatever it left half done is found again from status on the next attempt.
         let limit = ctx.settings.reconcile_timeout;
         match tokio::time::timeout(limit, steps).await {
-            Ok(result) => result.map_err(|e| Error::Finalizer(Box::new(e))),
+            Ok(result) => result.map_err(Error::from),
             Err(_) => Err(Error::TimedOut { after: limit }),
         }
     }
@@ -489,7 +489,7 @@ fn run_controllers(
                     .iter()
                     .filter(|p| p.namespace().as_deref() == Some(namespace.as_str()))
                     .filter(|p| {
-                        resolve::secret_ref(&p.spec).is_ok_and(|r| r.name == secret.name_any())
+                        clients::secret_ref(&p.spec).is_ok_and(|r| r.name == secret.name_any())
                     })
                     .flat_map(|p| groups_using(&store, &namespace, &p.name_any()))
                     .collect::<Vec<_>>()
@@ -506,8 +506,8 @@ fn run_controllers(
         let providers = provider_controller
             .graceful_shutdown_on(shutdown.clone())
             .run(
-                provider_status::reconcile,
-                provider_status::error_policy,
+                chatprovider::reconcile,
+                chatprovider::error_policy,
                 ctx.clone(),
             )
             .for_each(|_| async {});

@@ -329,7 +329,7 @@ impl<'a> GroupReconcile<'a> {
             self.group_type(),
             &plan::desired_attributes(&self.group.spec),
         )
-        .map_err(|e| Error::invalid_spec(e.field.clone(), e.message.clone()))
+        .map_err(Error::from)
     }
 
     async fn write(&mut self) -> Result<()> {

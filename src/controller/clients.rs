@@ -9,7 +9,7 @@ use kube::api::Api;
 use kube::{Client, ResourceExt};
 
 use crate::api::{ChatProvider, ChatProviderSpec, SecretKeyRef};
-use crate::controller::credentials;
+use crate::controller::provider_config;
 use crate::metrics::Metrics;
 use crate::provider::budget::BudgetBook;
 use crate::provider::{self, AppIdentity, GroupProvider, Observed, ProviderKind, WriteGate};
@@ -87,7 +87,7 @@ impl Providers {
                 return Ok(cached.provider.clone());
             }
         }
-        let config = credentials::provider_config(&chat_provider.spec, value)
+        let config = provider_config::provider_config(&chat_provider.spec, value)
             .map_err(|e| unavailable(e.to_string()))?;
         let budget = self.budgets.for_config(&config);
         let client = provider::build(config, budget, self.gate.clone())
