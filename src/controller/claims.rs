@@ -66,22 +66,7 @@ pub async fn claim(
         else {
             continue; // released in between: try to create it again
         };
-        if !existing
-            .spec
-            .is_for(&spec.provider, &spec.app_id, &spec.group_id)
-        {
-            return Err(Error::ForeignClaim {
-                claim: name,
-                message: format!(
-                    "it names {} app {} group {}, not {} app {} group {group_id}; it was not written by this operator: delete it",
-                    existing.spec.provider,
-                    existing.spec.app_id,
-                    existing.spec.group_id,
-                    spec.provider,
-                    spec.app_id,
-                ),
-            });
-        }
+        check_describes(&existing, &spec, &name)?;
         if existing.spec.holder.uid == holder.uid {
             return Ok(ClaimResult::Held);
         }
@@ -107,6 +92,29 @@ pub async fn claim(
     }
     Err(Error::Contended {
         object: format!("ChatGroupClaim {name}"),
+    })
+}
+
+/// A claim object named for `spec`'s group must describe that group: one that names
+/// another was not written by this operator.
+fn check_describes(existing: &ChatGroupClaim, spec: &ChatGroupClaimSpec, name: &str) -> Result<()> {
+    if existing
+        .spec
+        .is_for(&spec.provider, &spec.app_id, &spec.group_id)
+    {
+        return Ok(());
+    }
+    Err(Error::ForeignClaim {
+        claim: name.to_string(),
+        message: format!(
+            "it names {} app {} group {}, not {} app {} group {}; it was not written by this operator: delete it",
+            existing.spec.provider,
+            existing.spec.app_id,
+            existing.spec.group_id,
+            spec.provider,
+            spec.app_id,
+            spec.group_id,
+        ),
     })
 }
 

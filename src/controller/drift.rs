@@ -50,10 +50,10 @@ fn duplicate_watched(group: &ChatGroup) -> bool {
         .is_some_and(|s| s.duplicate_watch.is_some())
 }
 
-/// One pass over every watched group. Returns how many were requeued.
-pub async fn resync_once(ctx: &Context, requeue: &UnboundedSender<ObjectRef<ChatGroup>>) -> usize {
+/// Watched groups with their ids, by namespace, ChatProvider and group type.
+fn batches(groups: Vec<Arc<ChatGroup>>) -> BTreeMap<BatchKey, Vec<(Arc<ChatGroup>, String)>> {
     let mut by_provider: BTreeMap<BatchKey, Vec<(Arc<ChatGroup>, String)>> = BTreeMap::new();
-    for group in ctx.groups() {
+    for group in groups {
         if let Some(id) = watched(&group) {
             let key = (
                 group.namespace().unwrap_or_default(),
@@ -63,6 +63,12 @@ pub async fn resync_once(ctx: &Context, requeue: &UnboundedSender<ObjectRef<Chat
             by_provider.entry(key).or_default().push((group, id));
         }
     }
+    by_provider
+}
+
+/// One pass over every watched group. Returns how many were requeued.
+pub async fn resync_once(ctx: &Context, requeue: &UnboundedSender<ObjectRef<ChatGroup>>) -> usize {
+    let by_provider = batches(ctx.groups());
     let mut requeued = 0;
     for ((namespace, provider_name, _), members) in by_provider {
         let Ok(provider) = ctx.providers.resolve(&namespace, &provider_name).await else {

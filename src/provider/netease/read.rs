@@ -139,8 +139,27 @@ impl NeteaseClient {
                 "the batch get lists it in neither team_info_list nor invalid_tids".to_string(),
             ));
         }
-        // Whether the batch get lists a team of the other type as invalid is not
-        // documented (unconfirmed): rule it out before calling the team gone.
+        self.rule_out_other_type(operation, key, &failed.info, unconfirmed)
+            .await?;
+        Ok(Read::Gone(CallInfo {
+            message: format!(
+                "{} (confirmed: the batch get lists team {} in invalid_tids)",
+                failed.info.message, key.id
+            ),
+            ..failed.info
+        }))
+    }
+
+    /// Whether the batch get lists a team of the other type as invalid is not
+    /// documented (unconfirmed): a team held under the other type is not gone, and a
+    /// failed look is no proof either way.
+    async fn rule_out_other_type(
+        &self,
+        operation: Operation,
+        key: &GroupKey,
+        failed: &CallInfo,
+        unconfirmed: impl Fn(String) -> ProviderError,
+    ) -> ProviderResult<()> {
         let other = other_type(key.group_type);
         match self.batch_get(operation, other, &[key.id.as_str()]).await {
             Ok((batch, _)) if batch.team(&key.id).is_some() => {
@@ -150,30 +169,21 @@ impl NeteaseClient {
                         key.id,
                         type_name(other),
                         type_name(key.group_type),
-                        failed.info.message
+                        failed.message
                     ),
-                    ..failed.info.clone()
+                    ..failed.clone()
                 };
-                return Err(self.error(operation, FailureClass::Terminal, info));
+                Err(self.error(operation, FailureClass::Terminal, info))
             }
-            Ok(_) => {}
+            Ok(_) => Ok(()),
             // No super team can exist where the super-team service is disabled.
-            Err(e) if e.info.code == SUPER_TEAM_DISABLED_CODE => {}
-            Err(e) => {
-                return Err(unconfirmed(format!(
-                    "the batch get as a {} team failed: {}",
-                    type_name(other),
-                    e.info
-                )))
-            }
+            Err(e) if e.info.code == SUPER_TEAM_DISABLED_CODE => Ok(()),
+            Err(e) => Err(unconfirmed(format!(
+                "the batch get as a {} team failed: {}",
+                type_name(other),
+                e.info
+            ))),
         }
-        Ok(Read::Gone(CallInfo {
-            message: format!(
-                "{} (confirmed: the batch get lists team {} in invalid_tids)",
-                failed.info.message, key.id
-            ),
-            ..failed.info
-        }))
     }
 
     pub(super) fn malformed(
@@ -280,17 +290,7 @@ impl NeteaseClient {
         query: &MarkerQuery,
     ) -> ProviderResult<Vec<ObservedGroup>> {
         let op = Operation::FindByMarker;
-        validate_type_for(ProviderKind::NetEase, query.group_type)
-            .map_err(|e| self.rejected(op, &e))?;
-        if query.owner.trim().is_empty() {
-            let error =
-                ConfigError::new("spec.owner", "NetEase teams are found through their owner");
-            return Err(self.rejected(op, &error));
-        }
-        if query.marker.trim().is_empty() {
-            let error = ConfigError::new("marker", "an empty marker matches nothing safely");
-            return Err(self.rejected(op, &error));
-        }
+        check_query(query).map_err(|e| self.rejected(op, &e))?;
         let candidates = self.joined_candidates(query).await?;
         let ids: Vec<&str> = candidates.keys().map(String::as_str).collect();
         let mut found: Vec<(Option<i64>, ObservedGroup)> = Vec::new();
@@ -419,6 +419,24 @@ impl NeteaseClient {
         };
         Err(self.error(op, FailureClass::Transient, info))
     }
+}
+
+/// A marker query that can be answered safely: a NetEase type, an owner, a marker.
+fn check_query(query: &MarkerQuery) -> Result<(), ConfigError> {
+    validate_type_for(ProviderKind::NetEase, query.group_type)?;
+    if query.owner.trim().is_empty() {
+        return Err(ConfigError::new(
+            "spec.owner",
+            "NetEase teams are found through their owner",
+        ));
+    }
+    if query.marker.trim().is_empty() {
+        return Err(ConfigError::new(
+            "marker",
+            "an empty marker matches nothing safely",
+        ));
+    }
+    Ok(())
 }
 
 /// Why a candidate's `server_extension` cannot carry a marker that can be read: not a

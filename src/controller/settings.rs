@@ -1,0 +1,114 @@
+//! How the controllers run: the settings and the leader-election timings.
+
+use std::time::Duration;
+
+use crate::{Error, Result};
+
+/// How the controllers run.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Watch only this namespace; all namespaces when `None`.
+    pub namespace: Option<String>,
+    /// ChatGroups reconciled at once.
+    pub concurrency: u16,
+    /// How often groups are read back from the provider (in batches) to catch drift.
+    pub resync_interval: Duration,
+    /// How long a terminal error waits before a retry when the spec does not change.
+    pub terminal_retry: Duration,
+    /// Shortest and longest per-object backoff after retryable errors.
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+    /// The name events are reported under (reportingInstance) and the lease holder identity.
+    pub instance: String,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served; not served when `None`.
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Reconcile only while holding this Lease.
+    pub leader_election: Option<LeaderElection>,
+    /// At most this many disbands per hour across the operator; unlimited when `None`.
+    pub max_disbands_per_hour: Option<std::num::NonZeroU32>,
+    /// How late a create may still take effect on the provider after it was sent. A
+    /// create whose answer was lost is re-created (or, on delete, given up) only after
+    /// searches past this bound found nothing.
+    pub late_create_bound: Duration,
+    /// The longest a reconcile may run; past it, it is cancelled and retried.
+    pub reconcile_timeout: Duration,
+    /// Where the operator keeps its own state (the disband ledger): its namespace.
+    pub state_namespace: String,
+}
+
+/// Leader election through a coordination.k8s.io/v1 Lease.
+#[derive(Clone, Debug)]
+pub struct LeaderElection {
+    pub lease_name: String,
+    pub lease_namespace: String,
+    /// How long a lease holds without renewal; a dead leader is replaced within it.
+    pub lease_duration: Duration,
+    /// The holder starts no provider write later than this after the last
+    /// successful renewal was sent. Below `lease_duration` by at least the longest
+    /// provider call plus an allowance for clock-rate skew between replicas.
+    pub renew_deadline: Duration,
+    /// How often the holder renews, and a candidate retries.
+    pub retry_period: Duration,
+}
+
+impl Default for LeaderElection {
+    /// client-go's timings: lease 15 s, renew deadline 10 s, retry 2 s.
+    fn default() -> Self {
+        LeaderElection {
+            lease_name: "chatgroup-operator".into(),
+            lease_namespace: "default".into(),
+            lease_duration: Duration::from_secs(15),
+            renew_deadline: Duration::from_secs(10),
+            retry_period: Duration::from_secs(2),
+        }
+    }
+}
+
+impl LeaderElection {
+    /// The timings fit together: a renewal every `retry_period` within the renew
+    /// deadline, which ends before the Lease can expire for the others.
+    pub fn validate(&self) -> Result<()> {
+        let fail = |message: String| Err(Error::Leadership(message));
+        if self.lease_duration < Duration::from_secs(1) {
+            return fail(format!(
+                "--lease-duration ({:?}) must be at least 1s",
+                self.lease_duration
+            ));
+        }
+        // The writes started before the deadline run until a standby may take over,
+        // less 5% for clock-rate skew: at least a tenth of the lease is left for them.
+        if self.renew_deadline.as_secs_f64() > self.lease_duration.as_secs_f64() * 0.9 {
+            return fail(format!(
+                "--lease-renew-deadline ({:?}) must be at most 90% of --lease-duration ({:?}): the rest is the time provider writes already started may take, and the clock skew allowed between replicas",
+                self.renew_deadline, self.lease_duration
+            ));
+        }
+        if self.retry_period.is_zero() || self.retry_period >= self.renew_deadline {
+            return fail(format!(
+                "--lease-retry-period ({:?}) must be above zero and shorter than --lease-renew-deadline ({:?})",
+                self.retry_period, self.renew_deadline
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            namespace: None,
+            concurrency: 4,
+            resync_interval: Duration::from_secs(600),
+            terminal_retry: Duration::from_secs(3600),
+            min_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(300),
+            instance: "chatgroup-operator".into(),
+            metrics_addr: None,
+            leader_election: None,
+            max_disbands_per_hour: None,
+            late_create_bound: Duration::from_secs(120),
+            reconcile_timeout: Duration::from_secs(60),
+            state_namespace: "default".into(),
+        }
+    }
+}

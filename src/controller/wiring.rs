@@ -1,0 +1,302 @@
+//! Wiring: the watches and their mappers, the metrics collector and endpoints, leader
+//! election, and the start-up steps before the first reconcile.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, ListParams};
+use kube::core::PartialObjectMeta;
+use kube::runtime::controller::{Config as ControllerConfig, Controller};
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::{predicates, reflector, watcher, Predicate, WatchStreamExt};
+use kube::{Client, Resource, ResourceExt};
+use prometheus_client::registry::Registry;
+
+use super::clients::{self, Providers};
+use super::{
+    chatprovider, claims, drift, error_policy, fence, guard, leader, reconcile, Context, Settings,
+    DISBAND_LEDGER,
+};
+use crate::api::{ChatGroup, ChatProvider};
+use crate::http;
+use crate::metrics::{Metrics, ScrapeTimeCollector};
+use crate::{Error, Result};
+
+fn scoped<K>(client: &Client, namespace: &Option<String>) -> Api<K>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// ChatGroups in `namespace` that refer to ChatProvider `name`.
+fn groups_using(
+    store: &Store<ChatGroup>,
+    namespace: &str,
+    name: &str,
+) -> Vec<ObjectRef<ChatGroup>> {
+    store
+        .state()
+        .iter()
+        .filter(|g| g.namespace().as_deref() == Some(namespace) && g.spec.provider_ref.name == name)
+        .map(|g| ObjectRef::from_obj(g.as_ref()))
+        .collect()
+}
+
+/// Fails loudly when the CRDs are not installed.
+async fn check_crds(client: Client, namespace: Option<String>) -> Result<()> {
+    let params = ListParams::default().limit(1);
+    let probe = scoped::<ChatGroup>(&client, &namespace).list(&params).await;
+    probe.map(|_| ()).map_err(|e| {
+        Error::kube("list ChatGroups (are the CRDs installed? `chatgroup-operator crd | kubectl apply -f -`)", e)
+    })
+}
+
+/// Runs the operator until `shutdown` resolves: the endpoints, then (once this
+/// replica holds the lease, when leader election is on) the ChatGroup and ChatProvider
+/// controllers and the drift poller. In-flight reconciles finish before it returns.
+pub async fn run(
+    client: Client,
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    if let Some(election) = &settings.leader_election {
+        election.validate()?;
+    }
+    check_crds(client.clone(), settings.namespace.clone()).await?;
+    let shutdown = shutdown.shared();
+    let mut registry = Registry::default();
+    let metrics = Arc::new(Metrics::register(&mut registry));
+    let providers = Providers::new(client.clone(), metrics.clone());
+    let ready = Arc::new(AtomicBool::new(false));
+    let group_controller = group_controller(&client, &settings);
+    registry.register_collector(Box::new(ScrapeTimeCollector {
+        groups: group_controller.store(),
+        budgets: providers.budgets(),
+    }));
+    serve_endpoints(&settings, registry, ready.clone(), shutdown.clone()).await?;
+    let parts = Parts {
+        client: client.clone(),
+        settings: settings.clone(),
+        group_controller,
+        providers,
+        metrics,
+    };
+    let Some(election) = settings.leader_election.clone() else {
+        tokio::spawn(mark_ready_after_first_list(
+            parts.group_controller.store(),
+            ready,
+        ));
+        run_controllers(parts, fence::Fence::open(), shutdown).await;
+        return Ok(());
+    };
+    // A standby replica is ready: it serves its endpoints and waits for the lease.
+    ready.store(true, Ordering::Relaxed);
+    let identity = settings.instance.clone();
+    leader::run_while_leader(
+        client,
+        identity,
+        election,
+        shutdown.clone(),
+        |fence, lost| {
+            let until = futures::future::select(shutdown, lost).map(|_| ());
+            run_controllers(parts, fence, until)
+        },
+    )
+    .await
+}
+
+/// What the controllers are built from, made before leadership is known.
+struct Parts {
+    client: Client,
+    settings: Settings,
+    group_controller: Controller<ChatGroup>,
+    providers: Providers,
+    metrics: Arc<Metrics>,
+}
+
+/// The ChatGroup controller, reconciling on spec changes, finalizer changes and
+/// deletion, not on status writes (our own included): a terminal error then waits for
+/// a spec change.
+fn group_controller(client: &Client, settings: &Settings) -> Controller<ChatGroup> {
+    let groups_api: Api<ChatGroup> = scoped(client, &settings.namespace);
+    let (group_store, writer) = reflector::store();
+    let being_deleted = |g: &ChatGroup| g.metadata.deletion_timestamp.as_ref().map(|_| 1u64);
+    let changes = reflector(writer, watcher(groups_api, watcher::Config::default()))
+        .applied_objects()
+        .predicate_filter(
+            predicates::generation
+                .combine(predicates::finalizers)
+                .combine(being_deleted),
+            Default::default(),
+        );
+    Controller::for_stream(changes, group_store)
+        .with_config(ControllerConfig::default().concurrency(settings.concurrency))
+}
+
+/// `/metrics`, `/healthz` and `/readyz`, when an address is set.
+async fn serve_endpoints(
+    settings: &Settings,
+    registry: Registry,
+    ready: Arc<AtomicBool>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let Some(addr) = settings.metrics_addr else {
+        return Ok(());
+    };
+    let bound = http::serve(addr, Arc::new(registry), ready, shutdown)
+        .await
+        .map_err(|e| Error::Endpoint {
+            addr: addr.to_string(),
+            source: e,
+        })?;
+    tracing::info!(%bound, "serving /metrics, /healthz and /readyz");
+    Ok(())
+}
+
+/// Claims for recorded groups that have none, before the first reconcile.
+async fn backfill_claims(ctx: &Context) {
+    let groups: Api<ChatGroup> = scoped(&ctx.client, &ctx.settings.namespace);
+    let listed = groups.list(&ListParams::default()).await;
+    let result = match listed {
+        Ok(list) => claims::backfill(&ctx.client, &list.items, &ctx.fence).await,
+        Err(e) => Err(Error::kube("list ChatGroups", e)),
+    };
+    match result {
+        Ok(0) => {}
+        Ok(made) => tracing::info!(made, "claims back-filled for recorded groups"),
+        Err(error) => {
+            tracing::warn!(%error, "claim back-fill incomplete; each object claims its group on its next reconcile")
+        }
+    }
+}
+
+async fn mark_ready_after_first_list(store: Store<ChatGroup>, ready: Arc<AtomicBool>) {
+    // `wait_until_ready` wakes only the latest of several waiters, and the controller
+    // waits on the same store: ask again every 100 ms rather than wait for a wake-up.
+    loop {
+        let waited = tokio::time::timeout(Duration::from_millis(100), store.wait_until_ready());
+        match waited.await {
+            Ok(Ok(())) => return ready.store(true, Ordering::Relaxed),
+            Ok(Err(_)) => return,
+            Err(_) => continue,
+        }
+    }
+}
+
+/// The context every reconcile shares, for a replica whose writes pass `fence`.
+fn context(
+    client: Client,
+    settings: Settings,
+    providers: Providers,
+    metrics: Arc<Metrics>,
+    groups: Store<ChatGroup>,
+    fence: fence::Fence,
+) -> Arc<Context> {
+    let reporter = Reporter {
+        controller: "chatgroup-operator".into(),
+        instance: Some(settings.instance.clone()),
+    };
+    let ledger = guard::GuardStore::new(client.clone(), &settings.state_namespace, DISBAND_LEDGER);
+    Arc::new(Context {
+        client: client.clone(),
+        providers: providers.with_write_gate(Arc::new(fence.clone())),
+        recorder: Recorder::new(client, reporter),
+        claims: claims::ClaimCache::default(),
+        fence,
+        disband_guard: guard::DisbandGuard::new(settings.max_disbands_per_hour, Some(ledger)),
+        groups,
+        backoffs: Mutex::default(),
+        metrics,
+        settings,
+    })
+}
+
+/// ChatGroups to requeue when a Secret changes: those whose ChatProvider names it.
+fn groups_using_secret(
+    providers: Store<ChatProvider>,
+    groups: Store<ChatGroup>,
+) -> impl Fn(PartialObjectMeta<Secret>) -> Vec<ObjectRef<ChatGroup>> {
+    move |secret| {
+        let namespace = secret.namespace().unwrap_or_default();
+        providers
+            .state()
+            .iter()
+            .filter(|p| p.namespace().as_deref() == Some(namespace.as_str()))
+            .filter(|p| clients::secret_ref(&p.spec).is_ok_and(|r| r.name == secret.name_any()))
+            .flat_map(|p| groups_using(&groups, &namespace, &p.name_any()))
+            .collect()
+    }
+}
+
+/// Everything stops when the fence closes (renew deadline passed, lease lost), whoever
+/// noticed first: the lease loop, a reconcile's check, or its timer.
+fn until_fenced(
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    fence: fence::Fence,
+) -> futures::future::Shared<BoxFuture<'static, ()>> {
+    let closed = async move { fence.closed().await };
+    futures::future::select(Box::pin(shutdown), Box::pin(closed))
+        .map(|_| ())
+        .boxed()
+        .shared()
+}
+
+fn run_controllers(
+    parts: Parts,
+    fence: fence::Fence,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> BoxFuture<'static, ()> {
+    async move {
+        let shutdown = until_fenced(shutdown, fence.clone());
+        let Parts {
+            client,
+            settings,
+            group_controller,
+            providers,
+            metrics,
+        } = parts;
+        let wc = watcher::Config::default();
+        let providers_api: Api<ChatProvider> = scoped(&client, &settings.namespace);
+        let secrets_api: Api<PartialObjectMeta<Secret>> = scoped(&client, &settings.namespace);
+        let provider_controller = Controller::new(providers_api.clone(), wc.clone());
+        let group_store = group_controller.store();
+        let by_secret = groups_using_secret(provider_controller.store(), group_store.clone());
+        let by_provider = {
+            let store = group_store.clone();
+            move |p: ChatProvider| {
+                groups_using(&store, &p.namespace().unwrap_or_default(), &p.name_any())
+            }
+        };
+        let ctx = context(client, settings, providers, metrics, group_store, fence);
+        backfill_claims(&ctx).await;
+        let (drift_tx, drift_rx) = futures::channel::mpsc::unbounded();
+        let groups = group_controller
+            .watches(providers_api, wc.clone(), by_provider)
+            .watches_stream(watcher(secrets_api, wc).touched_objects(), by_secret)
+            .reconcile_on(drift_rx)
+            .graceful_shutdown_on(shutdown.clone())
+            .run(reconcile, error_policy, ctx.clone())
+            .for_each(|_| async {});
+        let providers = provider_controller
+            .graceful_shutdown_on(shutdown.clone())
+            .run(
+                chatprovider::reconcile,
+                chatprovider::error_policy,
+                ctx.clone(),
+            )
+            .for_each(|_| async {});
+        let drift = drift::run(ctx.clone(), drift_tx, shutdown);
+        tokio::join!(groups, providers, drift);
+    }
+    .boxed()
+}
