@@ -66,12 +66,12 @@ async fn a_team_reads_back_with_its_marker_split_from_the_custom_data() {
     };
     assert_eq!(team.marker.as_deref(), Some("uid-1"));
     assert_eq!(
-        team.custom_data,
+        team.attributes.custom_data,
         BTreeMap::from([("a".to_string(), "1".to_string())])
     );
-    assert_eq!(team.join_policy, Some(JoinPolicy::DisableApply));
-    assert_eq!(team.owner.as_deref(), Some("alice"));
-    assert_eq!(team.introduction.as_deref(), Some("intro"));
+    assert_eq!(team.attributes.join_policy, Some(JoinPolicy::DisableApply));
+    assert_eq!(team.attributes.owner.as_deref(), Some("alice"));
+    assert_eq!(team.attributes.introduction.as_deref(), Some("intro"));
 }
 
 #[tokio::test]
@@ -187,7 +187,10 @@ async fn batch_reads_report_missing_teams_in_order() {
         panic!()
     };
     assert_eq!(
-        (foreign.marker.as_ref(), foreign.custom_data.len()),
+        (
+            foreign.marker.as_ref(),
+            foreign.attributes.custom_data.len()
+        ),
         (None, 0)
     );
     let single = client

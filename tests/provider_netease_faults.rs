@@ -86,7 +86,7 @@ async fn a_lost_create_answer_is_recovered_by_marker() {
         .await
         .expect("lookup");
     let team = found.first().expect("the team is found by its marker");
-    assert_eq!(team.name, "Team");
+    assert_eq!(team.attributes.name, "Team");
     assert!(sim.group(&team.id).is_some());
     assert!(
         sim.calls_to("joined_teams").len() >= 2,

@@ -46,15 +46,18 @@ async fn a_group_reads_back_with_its_custom_data() {
     let Lookup::Found(group) = &read[0].1 else {
         panic!("not found: {read:?}")
     };
-    assert_eq!(group.name, "Team");
+    assert_eq!(group.attributes.name, "Team");
     assert_eq!(
         group.group_type.map(GroupType::canonical),
         Some(GroupType::Private)
     );
-    assert_eq!(group.owner.as_deref(), Some("alice"));
-    assert_eq!(group.custom_data.get("k2").map(String::as_str), Some("v2"));
-    assert_eq!(group.join_policy, Some(JoinPolicy::FreeAccess));
-    assert_eq!(group.max_members, Some(500));
+    assert_eq!(group.attributes.owner.as_deref(), Some("alice"));
+    assert_eq!(
+        group.attributes.custom_data.get("k2").map(String::as_str),
+        Some("v2")
+    );
+    assert_eq!(group.attributes.join_policy, Some(JoinPolicy::FreeAccess));
+    assert_eq!(group.attributes.max_members, Some(500));
 }
 
 #[tokio::test]
@@ -178,7 +181,7 @@ async fn batches_are_split_at_fifty_and_missing_groups_are_not_found() {
         assert_eq!(&key.id, id, "answers are in the order asked");
     }
     assert!(matches!(&read[30].1, Lookup::NotFound(info) if info.code == 10010));
-    assert!(matches!(&read[0].1, Lookup::Found(g) if g.name == "seeded g0"));
+    assert!(matches!(&read[0].1, Lookup::Found(g) if g.attributes.name == "seeded g0"));
 }
 
 #[tokio::test]
@@ -194,7 +197,7 @@ async fn a_taken_id_returns_the_existing_group() {
         panic!("expected AlreadyExists")
     };
     assert_eq!(info.code, 10025);
-    assert_eq!(existing.expect("read back").name, "seeded mine");
+    assert_eq!(existing.expect("read back").attributes.name, "seeded mine");
     let CreateOutcome::AlreadyExists { existing, info } = client
         .create_group(&request("theirs", GroupType::Public))
         .await
@@ -203,7 +206,10 @@ async fn a_taken_id_returns_the_existing_group() {
         panic!("expected AlreadyExists")
     };
     assert_eq!(info.code, 10021);
-    assert_eq!(existing.expect("read back").owner.as_deref(), Some("carol"));
+    assert_eq!(
+        existing.expect("read back").attributes.owner.as_deref(),
+        Some("carol")
+    );
 }
 
 #[tokio::test]

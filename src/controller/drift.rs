@@ -35,8 +35,7 @@ fn drifted(group: &ChatGroup, lookup: &Lookup) -> bool {
         Lookup::NotFound(_) => true,
         Lookup::Found(observed) => {
             let desired = plan::desired_attributes(&group.spec);
-            !plan::attribute_changes(&desired, observed).is_empty()
-                || plan::owner_change(&desired, observed).is_some()
+            observed.drifted_from(&desired)
         }
     }
 }

@@ -457,7 +457,7 @@ fn named(f: &Resolved<'_, '_>, id: &str) -> Step {
 mod tests {
     use super::*;
     use crate::api::PendingCreate;
-    use crate::provider::ProviderKind;
+    use crate::provider::{GroupAttributes, ProviderKind};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
     const UID: &str = "0b9f3c1e-5d7a-4c2b-9e8f-1a2b3c4d5e6f";
@@ -520,7 +520,10 @@ mod tests {
     fn group(id: &str, marker: Option<&str>) -> ObservedGroup {
         ObservedGroup {
             id: id.into(),
-            name: "Ops".into(),
+            attributes: GroupAttributes {
+                name: "Ops".into(),
+                ..GroupAttributes::default()
+            },
             marker: marker.map(Into::into),
             ..ObservedGroup::default()
         }

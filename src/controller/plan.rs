@@ -2,7 +2,7 @@
 //! provider reports, and which id a new group gets. No I/O here.
 
 use crate::api::{ChatGroup, ChatGroupSpec};
-use crate::provider::{AttributeChanges, GroupAttributes, GroupType, ObservedGroup};
+use crate::provider::{GroupAttributes, GroupType};
 
 /// The attributes the spec declares.
 pub fn desired_attributes(spec: &ChatGroupSpec) -> GroupAttributes {
@@ -15,36 +15,6 @@ pub fn desired_attributes(spec: &ChatGroupSpec) -> GroupAttributes {
         max_members: spec.max_members,
         join_policy: spec.join_policy.map(Into::into),
         custom_data: spec.custom_data.clone(),
-    }
-}
-
-/// The attribute writes that bring `observed` to `desired`. Fields the spec leaves
-/// unset are not managed and never written; owner changes go through
-/// [`owner_change`], not here.
-pub fn attribute_changes(desired: &GroupAttributes, observed: &ObservedGroup) -> AttributeChanges {
-    fn differs<T: PartialEq + Clone>(want: &Option<T>, have: &Option<T>) -> Option<T> {
-        match want {
-            Some(w) if have.as_ref() != Some(w) => Some(w.clone()),
-            _ => None,
-        }
-    }
-    AttributeChanges {
-        name: (desired.name != observed.name).then(|| desired.name.clone()),
-        introduction: differs(&desired.introduction, &observed.introduction),
-        notification: differs(&desired.notification, &observed.notification),
-        face_url: differs(&desired.face_url, &observed.face_url),
-        max_members: differs(&desired.max_members, &observed.max_members),
-        join_policy: differs(&desired.join_policy, &observed.join_policy),
-        custom_data: (desired.custom_data != observed.custom_data)
-            .then(|| desired.custom_data.clone()),
-    }
-}
-
-/// The new owner to transfer to, when the spec names one the group does not have.
-pub fn owner_change(desired: &GroupAttributes, observed: &ObservedGroup) -> Option<String> {
-    match &desired.owner {
-        Some(owner) if observed.owner.as_ref() != Some(owner) => Some(owner.clone()),
-        _ => None,
     }
 }
 
@@ -72,7 +42,7 @@ pub fn tencent_create_id(group: &ChatGroup, uid: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::JoinPolicy;
+    use crate::provider::{JoinPolicy, ObservedGroup};
 
     fn spec(yaml: &str) -> ChatGroupSpec {
         serde_norway::from_str(yaml).expect("test spec parses")
@@ -81,14 +51,7 @@ mod tests {
     fn observed_from(attrs: &GroupAttributes) -> ObservedGroup {
         ObservedGroup {
             id: "g1".into(),
-            name: attrs.name.clone(),
-            owner: attrs.owner.clone(),
-            introduction: attrs.introduction.clone(),
-            notification: attrs.notification.clone(),
-            face_url: attrs.face_url.clone(),
-            max_members: attrs.max_members,
-            join_policy: attrs.join_policy,
-            custom_data: attrs.custom_data.clone(),
+            attributes: attrs.clone(),
             ..ObservedGroup::default()
         }
     }
@@ -108,17 +71,17 @@ customData: {team: sre}
     fn a_group_that_matches_its_spec_needs_no_writes() {
         let desired = desired_attributes(&spec(FULL));
         let observed = observed_from(&desired);
-        assert!(attribute_changes(&desired, &observed).is_empty());
-        assert_eq!(owner_change(&desired, &observed), None);
+        assert!(observed.changes_to(&desired).is_empty());
+        assert_eq!(observed.owner_change(&desired), None);
     }
 
     #[test]
     fn only_the_fields_that_differ_are_written() {
         let desired = desired_attributes(&spec(FULL));
         let mut observed = observed_from(&desired);
-        observed.name = "Old name".into();
-        observed.join_policy = Some(JoinPolicy::FreeAccess);
-        let changes = attribute_changes(&desired, &observed);
+        observed.attributes.name = "Old name".into();
+        observed.attributes.join_policy = Some(JoinPolicy::FreeAccess);
+        let changes = observed.changes_to(&desired);
         assert_eq!(changes.name.as_deref(), Some("Ops"));
         assert_eq!(changes.join_policy, Some(JoinPolicy::NeedPermission));
         assert_eq!(changes.introduction, None);
@@ -130,9 +93,9 @@ customData: {team: sre}
         let desired =
             desired_attributes(&spec("providerRef: {name: t}\ntype: Public\nname: Ops\n"));
         let mut observed = observed_from(&desired);
-        observed.introduction = Some("set in the console".into());
-        observed.max_members = Some(500);
-        assert!(attribute_changes(&desired, &observed).is_empty());
+        observed.attributes.introduction = Some("set in the console".into());
+        observed.attributes.max_members = Some(500);
+        assert!(observed.changes_to(&desired).is_empty());
     }
 
     #[test]
@@ -140,9 +103,12 @@ customData: {team: sre}
         let desired =
             desired_attributes(&spec("providerRef: {name: t}\ntype: Public\nname: Ops\n"));
         let mut observed = observed_from(&desired);
-        observed.custom_data.insert("team".into(), "sre".into());
+        observed
+            .attributes
+            .custom_data
+            .insert("team".into(), "sre".into());
         assert_eq!(
-            attribute_changes(&desired, &observed).custom_data,
+            observed.changes_to(&desired).custom_data,
             Some(Default::default())
         );
     }
@@ -151,9 +117,9 @@ customData: {team: sre}
     fn a_new_owner_is_a_transfer_not_an_attribute_write() {
         let desired = desired_attributes(&spec(FULL));
         let mut observed = observed_from(&desired);
-        observed.owner = Some("bob".into());
-        assert_eq!(owner_change(&desired, &observed).as_deref(), Some("alice"));
-        assert!(attribute_changes(&desired, &observed).is_empty());
+        observed.attributes.owner = Some("bob".into());
+        assert_eq!(observed.owner_change(&desired).as_deref(), Some("alice"));
+        assert!(observed.changes_to(&desired).is_empty());
     }
 
     #[test]

@@ -154,23 +154,56 @@ pub struct GroupKey {
     pub owner: Option<String>,
 }
 
-/// A group as the provider reports it.
+/// A group as the provider reports it: its id and type, the same attributes a spec
+/// declares, the owner marker and counts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ObservedGroup {
     pub id: String,
     pub group_type: Option<GroupType>,
-    pub name: String,
-    pub owner: Option<String>,
-    pub introduction: Option<String>,
-    pub notification: Option<String>,
-    pub face_url: Option<String>,
-    pub max_members: Option<u32>,
-    pub join_policy: Option<JoinPolicy>,
-    /// Custom data without the marker.
-    pub custom_data: BTreeMap<String, String>,
-    /// The marker found on the group (NetEase `server_extension`), if any.
+    /// As reported; custom data without the marker.
+    pub attributes: GroupAttributes,
+    /// The marker found on the group (NetEase `server_extension`, Tencent
+    /// `ownerDataKey`), if any.
     pub marker: Option<String>,
     pub member_count: Option<u32>,
+}
+
+impl ObservedGroup {
+    /// The attribute writes that bring this group to `desired`. Fields `desired`
+    /// leaves unset are not managed and never written; owner changes go through
+    /// [`owner_change`](Self::owner_change), not here.
+    pub fn changes_to(&self, desired: &GroupAttributes) -> AttributeChanges {
+        fn differs<T: PartialEq + Clone>(want: &Option<T>, have: &Option<T>) -> Option<T> {
+            match want {
+                Some(w) if have.as_ref() != Some(w) => Some(w.clone()),
+                _ => None,
+            }
+        }
+        let have = &self.attributes;
+        AttributeChanges {
+            name: (desired.name != have.name).then(|| desired.name.clone()),
+            introduction: differs(&desired.introduction, &have.introduction),
+            notification: differs(&desired.notification, &have.notification),
+            face_url: differs(&desired.face_url, &have.face_url),
+            max_members: differs(&desired.max_members, &have.max_members),
+            join_policy: differs(&desired.join_policy, &have.join_policy),
+            custom_data: (desired.custom_data != have.custom_data)
+                .then(|| desired.custom_data.clone()),
+        }
+    }
+
+    /// The new owner to transfer to, when `desired` names one the group does not have.
+    pub fn owner_change(&self, desired: &GroupAttributes) -> Option<String> {
+        match &desired.owner {
+            Some(owner) if self.attributes.owner.as_ref() != Some(owner) => Some(owner.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether the group differs from `desired` in anything a converge would write.
+    pub fn drifted_from(&self, desired: &GroupAttributes) -> bool {
+        !self.changes_to(desired).is_empty() || self.owner_change(desired).is_some()
+    }
 }
 
 /// The parts of a group that change, as computed by the controller's plan.

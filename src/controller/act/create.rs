@@ -252,14 +252,14 @@ impl GroupReconcile<'_> {
         let client = self.writer()?;
         let desired = plan::desired_attributes(&self.group.spec);
         let key = self.key(&observed.id);
-        let changes = plan::attribute_changes(&desired, &observed);
+        let changes = observed.changes_to(&desired);
         if !changes.is_empty() {
             client.update_group(&key, &changes).await?;
             let note = format!("updated group {}", observed.id);
             self.event(EventType::Normal, "Updated", "Update", note)
                 .await;
         }
-        if let Some(new_owner) = plan::owner_change(&desired, &observed) {
+        if let Some(new_owner) = observed.owner_change(&desired) {
             client.transfer_owner(&key, &new_owner).await?;
             let note = format!("transferred group {} to {new_owner}", observed.id);
             self.event(EventType::Normal, "OwnerTransferred", "Update", note)
@@ -270,18 +270,10 @@ impl GroupReconcile<'_> {
 }
 
 fn observed_as_created(id: String, request: CreateRequest) -> ObservedGroup {
-    let a = request.attributes;
     ObservedGroup {
         id,
         group_type: Some(request.group_type),
-        name: a.name,
-        owner: a.owner,
-        introduction: a.introduction,
-        notification: a.notification,
-        face_url: a.face_url,
-        max_members: a.max_members,
-        join_policy: a.join_policy,
-        custom_data: a.custom_data,
+        attributes: request.attributes,
         marker: Some(request.marker),
         member_count: None,
     }

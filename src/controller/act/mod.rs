@@ -297,7 +297,7 @@ impl<'a> GroupReconcile<'a> {
             .lookups
             .get(id)
             .and_then(|g| g.as_ref())
-            .and_then(|g| g.owner.clone());
+            .and_then(|g| g.attributes.owner.clone());
         GroupKey {
             id: id.to_string(),
             group_type: self.group_type(),

@@ -42,7 +42,7 @@ pub(super) fn get(
 
 /// A single team read: there, or proven gone.
 pub(super) enum Read {
-    Found(TeamEntry),
+    Found(Box<TeamEntry>),
     /// Listed in the batch get's `invalid_tids` under the recorded type, and not held
     /// under the other type.
     Gone(CallInfo),
@@ -85,7 +85,7 @@ impl NeteaseClient {
         let reply = self.call(operation, &request).await?;
         if let CodeOutcome::Ok = classify(reply.code) {
             return match reply.data.get("team_info").and_then(wire::parse_team_entry) {
-                Some(team) => Ok(Read::Found(team)),
+                Some(team) => Ok(Read::Found(Box::new(team))),
                 None => Err(self.malformed(operation, reply.info, "team_info")),
             };
         }
@@ -132,7 +132,7 @@ impl NeteaseClient {
             .await
             .map_err(|e| unconfirmed(format!("the batch get failed: {}", e.info)))?;
         if let Some(team) = batch.team(&key.id) {
-            return Ok(Read::Found(team.clone()));
+            return Ok(Read::Found(Box::new(team.clone())));
         }
         if !batch.is_invalid(&key.id) {
             return Err(unconfirmed(

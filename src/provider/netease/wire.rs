@@ -6,7 +6,9 @@ use serde_json::{json, Map, Value};
 
 use crate::provider::config::ConfigError;
 use crate::provider::validate::{netease_server_extension, split_server_extension, MARKER_KEY};
-use crate::provider::{AttributeChanges, CreateRequest, GroupType, JoinPolicy, ObservedGroup};
+use crate::provider::{
+    AttributeChanges, CreateRequest, GroupAttributes, GroupType, JoinPolicy, ObservedGroup,
+};
 
 pub fn team_type(group_type: GroupType) -> u8 {
     match group_type {
@@ -323,14 +325,18 @@ pub fn parse_team(info: &Value) -> Option<ObservedGroup> {
     Some(ObservedGroup {
         id,
         group_type: parse_team_type(info.get("team_type")),
-        name: text(info.get("name")).unwrap_or_default(),
-        owner: text(info.get("owner_account_id")).filter(|o| !o.is_empty()),
-        introduction: text(info.get("intro")),
-        notification: text(info.get("announcement")),
-        face_url: text(info.get("icon")),
-        max_members: as_u32("members_limit"),
-        join_policy: parse_join_mode(info.get("configuration").and_then(|c| c.get("join_mode"))),
-        custom_data,
+        attributes: GroupAttributes {
+            name: text(info.get("name")).unwrap_or_default(),
+            owner: text(info.get("owner_account_id")).filter(|o| !o.is_empty()),
+            introduction: text(info.get("intro")),
+            notification: text(info.get("announcement")),
+            face_url: text(info.get("icon")),
+            max_members: as_u32("members_limit"),
+            join_policy: parse_join_mode(
+                info.get("configuration").and_then(|c| c.get("join_mode")),
+            ),
+            custom_data,
+        },
         marker,
         member_count: as_u32("member_count"),
     })
@@ -439,17 +445,17 @@ mod tests {
         let team = parse_team(&info).unwrap();
         assert_eq!(team.marker.as_deref(), Some("uid-1"));
         assert_eq!(
-            team.custom_data,
+            team.attributes.custom_data,
             BTreeMap::from([("a".to_string(), "1".to_string())])
         );
-        assert_eq!(team.join_policy, Some(JoinPolicy::DisableApply));
+        assert_eq!(team.attributes.join_policy, Some(JoinPolicy::DisableApply));
         assert_eq!(team.group_type, Some(GroupType::Advanced));
     }
 
     #[test]
     fn a_foreign_server_extension_has_no_marker() {
         let team = parse_team(&json!({"team_id": "8", "server_extension": "not json"})).unwrap();
-        assert!(team.custom_data.is_empty());
+        assert!(team.attributes.custom_data.is_empty());
         assert_eq!(team.marker, None);
     }
 

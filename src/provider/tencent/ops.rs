@@ -198,7 +198,11 @@ impl TencentClient {
     /// never part of the attribute diff (converging never removes it).
     fn split_marker(&self, mut group: ObservedGroup) -> ObservedGroup {
         if let Some(key) = &self.config.marker_key {
-            group.marker = group.custom_data.remove(key).filter(|m| !m.is_empty());
+            group.marker = group
+                .attributes
+                .custom_data
+                .remove(key)
+                .filter(|m| !m.is_empty());
         }
         group
     }
@@ -356,7 +360,7 @@ impl GroupProvider for TencentClient {
         if let Some(desired) = &changes.custom_data {
             self.remember_keys(desired.keys());
             match self.read_one(op, &key.id, key.group_type).await? {
-                Some(group) => current_keys.extend(group.custom_data.into_keys()),
+                Some(group) => current_keys.extend(group.attributes.custom_data.into_keys()),
                 None => {
                     let info = CallInfo {
                         code: 10010,

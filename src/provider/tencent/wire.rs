@@ -4,7 +4,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Map, Value};
 
-use crate::provider::{AttributeChanges, CreateRequest, GroupType, JoinPolicy, ObservedGroup};
+use crate::provider::{
+    AttributeChanges, CreateRequest, GroupAttributes, GroupType, JoinPolicy, ObservedGroup,
+};
 
 /// The base-info fields read back; the filter keeps member lists out of the answer
 /// (a response over 1 MB fails with 10018).
@@ -178,17 +180,19 @@ pub fn parse_group(id: &str, item: &Value) -> ObservedGroup {
             .get("Type")
             .and_then(Value::as_str)
             .and_then(parse_type),
-        name: text(item.get("Name")).unwrap_or_default(),
-        owner: text(item.get("Owner_Account")).filter(|o| !o.is_empty()),
-        introduction: text(item.get("Introduction")),
-        notification: text(item.get("Notification")),
-        face_url: text(item.get("FaceUrl")),
-        max_members: as_u32(item.get("MaxMemberNum")),
-        join_policy: item
-            .get("ApplyJoinOption")
-            .and_then(Value::as_str)
-            .and_then(parse_join_option),
-        custom_data,
+        attributes: GroupAttributes {
+            name: text(item.get("Name")).unwrap_or_default(),
+            owner: text(item.get("Owner_Account")).filter(|o| !o.is_empty()),
+            introduction: text(item.get("Introduction")),
+            notification: text(item.get("Notification")),
+            face_url: text(item.get("FaceUrl")),
+            max_members: as_u32(item.get("MaxMemberNum")),
+            join_policy: item
+                .get("ApplyJoinOption")
+                .and_then(Value::as_str)
+                .and_then(parse_join_option),
+            custom_data,
+        },
         marker: None,
         member_count: as_u32(item.get("MemberNum")),
     }
@@ -227,9 +231,12 @@ mod tests {
             "Owner_Account": "", "MaxMemberNum": "200", "ApplyJoinOption": "FreeAccess",
             "ShutUpAllMember": "Off", "AppDefinedData": [{"Key": "k", "Value": "v"}]});
         let group = parse_group("g", &item);
-        assert_eq!(group.owner, None);
-        assert_eq!(group.max_members, Some(200));
-        assert_eq!(group.join_policy, Some(JoinPolicy::FreeAccess));
-        assert_eq!(group.custom_data.get("k").map(String::as_str), Some("v"));
+        assert_eq!(group.attributes.owner, None);
+        assert_eq!(group.attributes.max_members, Some(200));
+        assert_eq!(group.attributes.join_policy, Some(JoinPolicy::FreeAccess));
+        assert_eq!(
+            group.attributes.custom_data.get("k").map(String::as_str),
+            Some("v")
+        );
     }
 }
