@@ -371,6 +371,19 @@ impl Side {
         }
     }
 
+    /// A ChatGroup manifest on this side's ChatProvider named `name`, with the group
+    /// name `name` (and the owner alice on NetEase, where one is required) and `extra`
+    /// appended to the spec.
+    pub fn manifest(self, name: &str, extra: &str) -> String {
+        let owner = if self == Side::Netease {
+            "owner: alice\n"
+        } else {
+            ""
+        };
+        let spec = format!("name: {name}\n{owner}{extra}");
+        fixtures::group(name, self.provider(), self.group_type(), &spec)
+    }
+
     fn apis(self, op: Op) -> &'static [&'static str] {
         match (self, op) {
             (Side::Tencent, Op::Create) => &["create_group"],
@@ -467,6 +480,16 @@ impl Env {
 }
 
 /// The group id the operator recorded in status.
+/// The message of `group`'s condition `type_` (empty when it has none).
+pub fn message(group: &ChatGroup, type_: &str) -> String {
+    let conditions = group.status.iter().flat_map(|s| s.conditions.iter());
+    conditions
+        .filter(|c| c.type_ == type_)
+        .map(|c| c.message.clone())
+        .next()
+        .unwrap_or_default()
+}
+
 pub fn group_id(group: &ChatGroup) -> Option<String> {
     group.status.as_ref()?.group_id.clone()
 }

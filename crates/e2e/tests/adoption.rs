@@ -166,12 +166,7 @@ async fn a_legacy_bchatroom_is_adopted_and_disbanded_but_never_created() -> anyh
             condition(g, "Stalled").is_some_and(|(status, _)| status == "True")
         })
         .await?;
-    let message = stalled
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Stalled"))
-        .map(|c| c.message.clone())
-        .unwrap_or_default();
+    let message = e2e::message(&stalled, "Stalled");
     assert!(message.contains("BChatRoom"), "{message}");
     assert_eq!(
         env.executed(Side::Tencent, Op::Create),

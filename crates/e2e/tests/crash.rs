@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{bail, ensure, Context as _};
 use chatgroup_operator::api::ChatGroup;
 use e2e::replica::{operator_binary, OperatorProcess};
-use e2e::{fixtures, group_id, ready_with, Env, Side, OPERATOR_USER};
+use e2e::{group_id, ready_with, Env, Side, OPERATOR_USER};
 use kube::api::ListParams;
 use kube::ResourceExt;
 use provider_sim::{Fault, FaultKind, RecordedCall};
@@ -39,20 +39,6 @@ fn names(side: Side) -> Vec<String> {
         Side::Netease => "crash-n",
     };
     (0..PER_SIDE).map(|i| format!("{prefix}-{i:02}")).collect()
-}
-
-fn manifest(side: Side, name: &str) -> String {
-    let owner = if side == Side::Netease {
-        "owner: alice\n"
-    } else {
-        ""
-    };
-    fixtures::group(
-        name,
-        side.provider(),
-        side.group_type(),
-        &format!("name: {name}\n{owner}"),
-    )
 }
 
 fn create_api(side: Side) -> &'static str {
@@ -142,9 +128,9 @@ fn spawn_operator(env: &Env, binary: &Path) -> anyhow::Result<OperatorProcess> {
 async fn apply_all(env: &Env) -> anyhow::Result<()> {
     let (tencent, netease) = (names(Side::Tencent), names(Side::Netease));
     for (t, n) in tencent.iter().zip(&netease) {
-        env.apply_group(&manifest(Side::Tencent, t)).await?;
+        env.apply_group(&Side::Tencent.manifest(t, "")).await?;
         tokio::time::sleep(APPLY_GAP).await;
-        env.apply_group(&manifest(Side::Netease, n)).await?;
+        env.apply_group(&Side::Netease.manifest(n, "")).await?;
         tokio::time::sleep(APPLY_GAP).await;
     }
     Ok(())

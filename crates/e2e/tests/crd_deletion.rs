@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use chatgroup_operator::api::ChatGroup;
-use e2e::{condition, fixtures, group_id, ready_with, Env, Side};
+use e2e::{condition, group_id, ready_with, Env, Side};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, ListParams};
 use kube::{CustomResourceExt, ResourceExt};
@@ -21,20 +21,6 @@ const PER_SIDE: usize = 5;
 const WAIT: Duration = Duration::from_secs(30);
 const FINALIZER: &str = "im.chatgroup.dev/disband";
 const CLEANUP: &str = "customresourcecleanup.apiextensions.k8s.io";
-
-fn manifest(side: Side, name: &str) -> String {
-    let owner = if side == Side::Netease {
-        "owner: alice\n"
-    } else {
-        ""
-    };
-    fixtures::group(
-        name,
-        side.provider(),
-        side.group_type(),
-        &format!("name: {name}\n{owner}"),
-    )
-}
 
 fn disband_api(side: Side) -> &'static str {
     match side {
@@ -112,7 +98,7 @@ async fn create_groups(env: &Env) -> anyhow::Result<BTreeMap<String, Tracked>> {
     for side in Side::BOTH {
         for i in 0..PER_SIDE {
             let name = format!("crd-{side:?}-{i}").to_lowercase();
-            env.apply_group(&manifest(side, &name)).await?;
+            env.apply_group(&side.manifest(&name, "")).await?;
             names.push((side, name));
         }
     }

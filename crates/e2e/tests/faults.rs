@@ -3,25 +3,11 @@
 
 use std::time::Duration;
 
-use e2e::{condition, fixtures, group_id, ready_with, Env, Op, Side};
+use e2e::{condition, group_id, ready_with, Env, Op, Side};
 use kube::ResourceExt;
 use provider_sim::{Fault, FaultKind};
 
 const WAIT: Duration = Duration::from_secs(120);
-
-fn manifest(side: Side, name: &str, extra: &str) -> String {
-    let owner = if side == Side::Netease {
-        "owner: alice\n"
-    } else {
-        ""
-    };
-    fixtures::group(
-        name,
-        side.provider(),
-        side.group_type(),
-        &format!("name: {name}\n{owner}{extra}"),
-    )
-}
 
 fn fault(api: Option<String>, kind: FaultKind, probability: f64) -> Fault {
     Fault {
@@ -65,7 +51,7 @@ async fn transient_faults_and_throttling_converge_and_every_group_is_disbanded_o
         .flat_map(|s| (0..N).map(move |i| (*s, format!("flaky-{s:?}-{i}").to_lowercase())))
         .collect();
     for (side, name) in &names {
-        env.apply_group(&manifest(*side, name, "")).await?;
+        env.apply_group(&side.manifest(name, "")).await?;
     }
     for (_, name) in &names {
         env.wait_group(name, WAIT, |g| ready_with(g, "Available"))
@@ -113,7 +99,7 @@ async fn a_terminal_error_stalls_with_the_provider_code_and_keeps_the_finalizer(
             remaining: Some(1),
         },
     );
-    env.apply_group(&manifest(side, "bad-create", "")).await?;
+    env.apply_group(&side.manifest("bad-create", "")).await?;
     let group = env
         .wait_group("bad-create", WAIT, |g| {
             condition(g, "Stalled").is_some_and(|c| c.0 == "True")
@@ -133,7 +119,7 @@ async fn a_terminal_error_stalls_with_the_provider_code_and_keeps_the_finalizer(
 
     // 10007 on disband: deletion stays blocked, the finalizer stays.
     let id = {
-        env.apply_group(&manifest(side, "no-perm", "")).await?;
+        env.apply_group(&side.manifest("no-perm", "")).await?;
         let g = env
             .wait_group("no-perm", WAIT, |g| ready_with(g, "Available"))
             .await?;
@@ -185,7 +171,7 @@ async fn an_operator_killed_between_create_and_status_write_makes_no_duplicate(
         // Slow every API request so the window between the provider's create and the
         // status write is wide; kill the operator inside it.
         env.kube.faults().latency(Some(Duration::from_millis(700)));
-        env.apply_group(&manifest(side, "crashy", "")).await?;
+        env.apply_group(&side.manifest("crashy", "")).await?;
         e2e::eventually(WAIT, || async {
             (env.executed(side, Op::Create) > 0).then_some(())
         })

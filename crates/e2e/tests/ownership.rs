@@ -245,11 +245,21 @@ async fn second_namespace(env: &Env, namespace: &str) -> anyhow::Result<()> {
 async fn two_namespaces_naming_one_id_end_with_exactly_one_owner() -> anyhow::Result<()> {
     let env = Env::start().await?;
     second_namespace(&env, "other").await?;
-    for round in 0..5 {
+    for round in 0..20 {
         for side in Side::BOTH {
             race_for_one_id(&env, side, round, [NAMESPACE, "other"]).await?;
         }
     }
+    assert_eq!(
+        env.executed(Side::Tencent, Op::Create),
+        20,
+        "one create per round"
+    );
+    assert_eq!(
+        env.executed(Side::Netease, Op::Create),
+        0,
+        "teams are adopted"
+    );
     Ok(())
 }
 

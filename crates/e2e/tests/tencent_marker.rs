@@ -96,13 +96,7 @@ async fn the_marker_is_written_at_create_and_kept_while_custom_data_converges() 
             condition(g, "Stalled").is_some_and(|(status, _)| status == "True")
         })
         .await?;
-    let message = stalled
-        .status
-        .iter()
-        .flat_map(|s| s.conditions.iter())
-        .find(|c| c.type_ == "Stalled")
-        .map(|c| c.message.clone())
-        .unwrap_or_default();
+    let message = e2e::message(&stalled, "Stalled");
     assert!(
         message.contains("spec.customData") && message.contains(KEY),
         "{message}"
@@ -268,13 +262,7 @@ async fn a_copy_in_another_cluster_is_refused_and_its_deletion_disbands_nothing(
             condition(g, "Ready").is_some_and(|(_, reason)| reason == "GroupNotOwned")
         })
         .await?;
-    let message = refused
-        .status
-        .iter()
-        .flat_map(|s| s.conditions.iter())
-        .find(|c| c.type_ == "Ready")
-        .map(|c| c.message.clone())
-        .unwrap_or_default();
+    let message = e2e::message(&refused, "Ready");
     assert!(message.contains(&owner_uid), "{message}");
     assert_eq!(
         marker_on(&first, &id).as_deref(),
