@@ -384,6 +384,22 @@ impl Side {
         fixtures::group(name, self.provider(), self.group_type(), &spec)
     }
 
+    /// A group of this side already on the provider, owned by alice (to adopt).
+    pub fn existing_group(self, id: &str) -> provider_sim::SimGroup {
+        provider_sim::SimGroup {
+            id: id.into(),
+            group_type: match self {
+                Side::Tencent => "Public".into(),
+                Side::Netease => "1".into(),
+            },
+            name: "Legacy".into(),
+            owner: Some("alice".into()),
+            max_members: 200,
+            members: vec!["alice".into()],
+            ..provider_sim::SimGroup::default()
+        }
+    }
+
     fn apis(self, op: Op) -> &'static [&'static str] {
         match (self, op) {
             (Side::Tencent, Op::Create) => &["create_group"],
@@ -480,6 +496,11 @@ impl Env {
 }
 
 /// The group id the operator recorded in status.
+/// The reason of `group`'s condition `type_`, if it has one.
+pub fn reason(group: &ChatGroup, type_: &str) -> Option<String> {
+    condition(group, type_).map(|(_, reason)| reason)
+}
+
 /// The message of `group`'s condition `type_` (empty when it has none).
 pub fn message(group: &ChatGroup, type_: &str) -> String {
     let conditions = group.status.iter().flat_map(|s| s.conditions.iter());

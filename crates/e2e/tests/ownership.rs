@@ -1,13 +1,12 @@
 //! Ownership: a group is disbanded only by the object that owns it, one object owns
 //! a group cluster-wide, and the app a group lives in is part of its identity.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chatgroup_operator::api::ChatGroup;
-use e2e::{condition, eventually, fixtures, group_id, ready_with, Env, Op, Side, NAMESPACE};
+use e2e::{eventually, fixtures, group_id, ready_with, Env, Op, Side, NAMESPACE};
 use kube::api::{Api, DeleteParams};
-use provider_sim::{NeteaseSim, NeteaseSimConfig, SimGroup, TencentSim, TencentSimConfig};
+use provider_sim::{NeteaseSim, NeteaseSimConfig, TencentSim, TencentSimConfig};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -22,41 +21,8 @@ fn manifest(name: &str, side: Side, extra: &str) -> String {
     fixtures::group(name, side.provider(), side.group_type(), &spec(side, extra))
 }
 
-fn existing(id: &str, side: Side) -> SimGroup {
-    SimGroup {
-        id: id.into(),
-        group_type: match side {
-            Side::Tencent => "Public".into(),
-            Side::Netease => "1".into(),
-        },
-        name: "Legacy".into(),
-        owner: Some("alice".into()),
-        introduction: String::new(),
-        notification: String::new(),
-        face_url: String::new(),
-        max_members: 200,
-        join_option: String::new(),
-        custom_data: BTreeMap::new(),
-        server_extension: String::new(),
-        members: vec!["alice".into()],
-    }
-}
-
-fn reason(group: &ChatGroup, type_: &str) -> Option<String> {
-    condition(group, type_).map(|(_, reason)| reason)
-}
-
-fn message(group: &ChatGroup, type_: &str) -> String {
-    let conditions = group.status.iter().flat_map(|s| s.conditions.iter());
-    conditions
-        .filter(|c| c.type_ == type_)
-        .map(|c| c.message.clone())
-        .next()
-        .unwrap_or_default()
-}
-
 fn not_owned(group: &ChatGroup) -> bool {
-    reason(group, "Ready").as_deref() == Some("GroupNotOwned")
+    e2e::reason(group, "Ready").as_deref() == Some("GroupNotOwned")
 }
 
 async fn wait_in(
@@ -95,7 +61,7 @@ async fn deleting_a_copy_that_names_the_group_never_disbands_it() -> anyhow::Res
         env.apply_group(&manifest(&b, side, &format!("groupId: \"{id}\"\n")))
             .await?;
         let copy = env.wait_group(&b, WAIT, not_owned).await?;
-        let message = message(&copy, "Ready");
+        let message = e2e::message(&copy, "Ready");
         assert!(message.contains(&a), "{side:?}: names the owner: {message}");
 
         let writes = env.writes(side);
@@ -136,7 +102,7 @@ async fn race_for_one_id(
         Side::Tencent => format!("race-{round}"),
         Side::Netease => {
             let id = format!("{}", 910_000 + round);
-            env.netease.insert_group(existing(&id, side));
+            env.netease.insert_group(side.existing_group(&id));
             id
         }
     };
@@ -267,7 +233,7 @@ async fn two_namespaces_naming_one_id_end_with_exactly_one_owner() -> anyhow::Re
 async fn a_disbanded_object_naming_an_unowned_group_claims_and_disbands_it() -> anyhow::Result<()> {
     let env = Env::start().await?;
     for (side, id) in [(Side::Tencent, "legacy-end"), (Side::Netease, "920001")] {
-        env.insert(side, existing(id, side));
+        env.insert(side, side.existing_group(id));
         let name = format!("end-{side:?}").to_lowercase();
         let extra = format!("groupId: \"{id}\"\nstate: disbanded\n");
         env.apply_group(&manifest(&name, side, &extra)).await?;
@@ -334,7 +300,7 @@ async fn repoint(env: &Env, side: Side, base_url: &str, app: &str) -> anyhow::Re
 }
 
 fn stalled_provider_changed(group: &ChatGroup) -> bool {
-    reason(group, "Stalled").as_deref() == Some("ProviderChanged")
+    e2e::reason(group, "Stalled").as_deref() == Some("ProviderChanged")
 }
 
 #[tokio::test]
@@ -379,7 +345,7 @@ async fn a_repointed_chat_provider_stops_every_call_until_it_points_back() -> an
         let stalled = env
             .wait_group(&name, WAIT, stalled_provider_changed)
             .await?;
-        let message = message(&stalled, "Stalled");
+        let message = e2e::message(&stalled, "Stalled");
         assert!(
             message.contains(&other_app),
             "{side:?}: names the new app: {message}"
@@ -510,10 +476,10 @@ async fn a_claim_written_by_hand_for_another_group_is_refused_by_name() -> anyho
         .await?;
     let stalled = env
         .wait_group("hand", WAIT, |g| {
-            reason(g, "Stalled").as_deref() == Some("ForeignClaim")
+            e2e::reason(g, "Stalled").as_deref() == Some("ForeignClaim")
         })
         .await?;
-    let text = message(&stalled, "Stalled");
+    let text = e2e::message(&stalled, "Stalled");
     assert!(text.contains(&name), "names the claim object: {text}");
     assert_eq!(env.writes(side), 0, "nothing created");
     Ok(())
@@ -527,10 +493,10 @@ async fn a_netease_team_id_that_is_not_a_number_is_refused_before_any_call() -> 
         .await?;
     let stalled = env
         .wait_group("bad-id", WAIT, |g| {
-            reason(g, "Stalled").as_deref() == Some("InvalidSpec")
+            e2e::reason(g, "Stalled").as_deref() == Some("InvalidSpec")
         })
         .await?;
-    let text = message(&stalled, "Stalled");
+    let text = e2e::message(&stalled, "Stalled");
     assert!(
         text.contains("spec.groupId") && text.contains("decimal"),
         "{text}"

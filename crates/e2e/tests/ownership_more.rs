@@ -3,7 +3,6 @@
 //! input (malformed ids, an emptied app key, hand-made claims), and the cross-namespace
 //! race over 20 rounds.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -15,7 +14,7 @@ use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::ResourceExt;
 use kube_sim::{ObjectMatch, WatchHold};
-use provider_sim::{NeteaseSim, NeteaseSimConfig, SimGroup, TencentSim, TencentSimConfig};
+use provider_sim::{NeteaseSim, NeteaseSimConfig, TencentSim, TencentSimConfig};
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -35,45 +34,12 @@ fn lower(side: Side) -> String {
     format!("{side:?}").to_lowercase()
 }
 
-fn existing(id: &str, side: Side) -> SimGroup {
-    SimGroup {
-        id: id.into(),
-        group_type: match side {
-            Side::Tencent => "Public".into(),
-            Side::Netease => "1".into(),
-        },
-        name: "Legacy".into(),
-        owner: Some("alice".into()),
-        introduction: String::new(),
-        notification: String::new(),
-        face_url: String::new(),
-        max_members: 200,
-        join_option: String::new(),
-        custom_data: BTreeMap::new(),
-        server_extension: String::new(),
-        members: vec!["alice".into()],
-    }
-}
-
-fn reason(group: &ChatGroup, type_: &str) -> Option<String> {
-    condition(group, type_).map(|(_, reason)| reason)
-}
-
-fn message(group: &ChatGroup, type_: &str) -> String {
-    let conditions = group.status.iter().flat_map(|s| s.conditions.iter());
-    conditions
-        .filter(|c| c.type_ == type_)
-        .map(|c| c.message.clone())
-        .next()
-        .unwrap_or_default()
-}
-
 fn stalled_with(group: &ChatGroup, why: &str) -> bool {
     condition(group, "Stalled") == Some(("True".into(), why.into()))
 }
 
 fn not_owned(group: &ChatGroup) -> bool {
-    reason(group, "Ready").as_deref() == Some("GroupNotOwned")
+    e2e::reason(group, "Ready").as_deref() == Some("GroupNotOwned")
 }
 
 /// The app id `Env::start` configured for `side`.
@@ -465,7 +431,7 @@ async fn assert_names_both_apps(
     old_app: &str,
     new_app: &str,
 ) -> anyhow::Result<()> {
-    let text = message(stalled, "Stalled");
+    let text = e2e::message(stalled, "Stalled");
     assert!(
         text.contains(old_app) && text.contains(new_app),
         "{side:?}: the message names {old_app} and {new_app}: {text}"
@@ -621,13 +587,13 @@ async fn a_malformed_tencent_group_id_is_refused_naming_the_field_before_any_cal
         let stalled = env
             .wait_group(name, WAIT, |g| stalled_with(g, "InvalidSpec"))
             .await?;
-        let text = message(&stalled, "Stalled");
+        let text = e2e::message(&stalled, "Stalled");
         assert!(
             text.contains("spec.groupId") && text.contains(why),
             "{name}: names the field and the rule: {text}"
         );
         assert_eq!(
-            reason(&stalled, "Ready").as_deref(),
+            e2e::reason(&stalled, "Ready").as_deref(),
             Some("InvalidSpec"),
             "{name}"
         );
@@ -655,10 +621,10 @@ async fn blank_the_app_key(env: &Env, name: &str) -> anyhow::Result<()> {
     repoint(env, Side::Netease, &env.netease.base_url(), "\" \"").await?;
     let failing = env
         .wait_group(name, WAIT, |g| {
-            reason(g, "Reconciling").as_deref() == Some("CredentialsUnavailable")
+            e2e::reason(g, "Reconciling").as_deref() == Some("CredentialsUnavailable")
         })
         .await?;
-    let text = message(&failing, "Reconciling");
+    let text = e2e::message(&failing, "Reconciling");
     assert!(text.contains("appKey"), "names the field: {text}");
     assert_eq!(
         condition(&failing, "Synced").map(|c| c.0).as_deref(),
@@ -832,7 +798,7 @@ async fn a_hand_made_claim_naming_a_live_object_refuses_by_holder_and_deletes_wi
         let id = match side {
             Side::Tencent => "hand-held".to_string(),
             Side::Netease => {
-                env.insert(side, existing("930001", side));
+                env.insert(side, side.existing_group("930001"));
                 "930001".to_string()
             }
         };
@@ -859,7 +825,7 @@ async fn a_hand_made_claim_naming_a_live_object_refuses_by_holder_and_deletes_wi
         env.apply_group(&manifest(&name, side, &format!("groupId: \"{id}\"\n")))
             .await?;
         let refused = env.wait_group(&name, WAIT, not_owned).await?;
-        let text = message(&refused, "Ready");
+        let text = e2e::message(&refused, "Ready");
         assert!(text.contains(&holder), "{side:?}: names the holder: {text}");
         assert_eq!(env.call_count(side), 0, "{side:?}: no provider call");
 
