@@ -279,3 +279,39 @@ async fn a_copy_in_another_cluster_is_refused_and_its_deletion_disbands_nothing(
     );
     Ok(())
 }
+
+/// A group recorded before its ChatProvider named an `ownerDataKey` is marked once the
+/// key is set, so from then on another cluster's copy cannot disband it.
+#[tokio::test]
+async fn a_group_recorded_before_the_key_was_set_is_marked_afterwards() -> anyhow::Result<()> {
+    let env = Env::start().await?;
+    let group = env
+        .apply_group(&fixtures::group(
+            "early",
+            "tencent",
+            "Public",
+            "name: Early\n",
+        ))
+        .await?;
+    let uid = group.uid().expect("uid");
+    let group = env
+        .wait_group("early", WAIT, |g| ready_with(g, "Available"))
+        .await?;
+    let id = group_id(&group).expect("recorded");
+    assert_eq!(marker_on(&env, &id), None, "no key, no marker");
+
+    let providers: kube::Api<chatgroup_operator::api::ChatProvider> =
+        kube::Api::namespaced(env.client.clone(), e2e::NAMESPACE);
+    providers
+        .patch(
+            "tencent",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"spec": {"tencent": {"ownerDataKey": KEY}}})),
+        )
+        .await?;
+    e2e::eventually(WAIT, || async {
+        (marker_on(&env, &id).as_deref() == Some(uid.as_str())).then_some(())
+    })
+    .await?;
+    Ok(())
+}

@@ -265,6 +265,14 @@ impl GroupReconcile<'_> {
             self.event(EventType::Normal, "OwnerTransferred", "Update", note)
                 .await;
         }
+        // A group recorded before its provider could carry a marker (a Tencent
+        // ChatProvider given an ownerDataKey since) gets this object's now.
+        let unmarked = observed.marker.is_none() && self.resolved()?.capabilities.carries_marker;
+        if unmarked && client.stamp(&key, &self.uid).await? == Stamp::Written {
+            let note = format!("marked group {} as this object's", observed.id);
+            self.event(EventType::Normal, "Stamped", "Update", note)
+                .await;
+        }
         Ok(())
     }
 }
