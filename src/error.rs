@@ -82,14 +82,6 @@ pub enum Error {
         source: kube::Error,
     },
 
-    /// The metrics / health endpoint could not listen.
-    #[error("failed to serve endpoints on {addr}: {source}")]
-    Endpoint {
-        addr: String,
-        #[source]
-        source: std::io::Error,
-    },
-
     /// Leader election failed, or this replica lost the lease.
     #[error("leader election: {0}")]
     Leadership(String),
@@ -156,8 +148,7 @@ impl Error {
             Error::Provider(e) => e.class.reason(),
             Error::Kube { .. } | Error::Finalizer(_) => "KubernetesError",
             Error::Fenced(_) => "NotLeader",
-            Error::Endpoint { .. }
-            | Error::Leadership(_)
+            Error::Leadership(_)
             | Error::Undecided { .. }
             | Error::TimedOut { .. }
             | Error::Internal(_) => "OperatorError",

@@ -8,8 +8,13 @@ use clap::{Parser, Subcommand};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
+use anyhow::Context as _;
 use chatgroup_operator::controller::{self, LeaderElection, Settings};
+use chatgroup_operator::http;
 use chatgroup_operator::telemetry::{self, LogFormat};
+use futures::FutureExt;
+use prometheus_client::registry::Registry;
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -120,6 +125,24 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight reconciles");
 }
 
+/// The operator with its endpoints: `/metrics` from the registry it registers in,
+/// `/healthz`, and `/readyz` from its ready flag.
+async fn run(client: Client, settings: Settings) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal().shared();
+    let mut registry = Registry::default();
+    let addr = settings.metrics_addr;
+    let operator = controller::Operator::new(client, settings, &mut registry).await?;
+    if let Some(addr) = addr {
+        let ready = operator.ready();
+        let bound = http::serve(addr, Arc::new(registry), ready, shutdown.clone())
+            .await
+            .with_context(|| format!("serve the endpoints on {addr}"))?;
+        tracing::info!(%bound, "serving /metrics, /healthz and /readyz");
+    }
+    operator.run(shutdown).await?;
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
@@ -147,7 +170,7 @@ async fn main() -> anyhow::Result<()> {
                 ..Settings::default()
             };
             let client = client(args.kubeconfig).await?;
-            controller::run(client, settings, shutdown_signal()).await?;
+            run(client, settings).await?;
         }
     }
     Ok(())

@@ -18,7 +18,7 @@ pub mod status;
 mod wiring;
 
 pub use settings::{LeaderElection, Settings};
-pub use wiring::run;
+pub use wiring::Operator;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

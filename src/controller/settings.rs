@@ -20,7 +20,8 @@ pub struct Settings {
     pub max_backoff: Duration,
     /// The name events are reported under (reportingInstance) and the lease holder identity.
     pub instance: String,
-    /// Where `/metrics`, `/healthz` and `/readyz` are served; not served when `None`.
+    /// Where whoever runs the operator (`main`, the test harness) serves `/metrics`,
+    /// `/healthz` and `/readyz`; not served when `None`. The controller serves nothing.
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// Reconcile only while holding this Lease.
     pub leader_election: Option<LeaderElection>,

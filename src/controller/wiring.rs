@@ -1,5 +1,5 @@
-//! Wiring: the watches and their mappers, the metrics collector and endpoints, leader
-//! election, and the start-up steps before the first reconcile.
+//! Wiring: the watches and their mappers, the metrics collector, leader election, and
+//! the start-up steps before the first reconcile. The endpoints are served by `main`.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,7 +24,6 @@ use super::{
     DISBAND_LEDGER,
 };
 use crate::api::{ChatGroup, ChatProvider};
-use crate::http;
 use crate::metrics::{Metrics, ScrapeTimeCollector};
 use crate::{Error, Result};
 
@@ -61,58 +60,75 @@ async fn check_crds(client: Client, namespace: Option<String>) -> Result<()> {
     })
 }
 
-/// Runs the operator until `shutdown` resolves: the endpoints, then (once this
-/// replica holds the lease, when leader election is on) the ChatGroup and ChatProvider
-/// controllers and the drift poller. In-flight reconciles finish before it returns.
-pub async fn run(
-    client: Client,
-    settings: Settings,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<()> {
-    if let Some(election) = &settings.leader_election {
-        election.validate()?;
+/// The operator, built and registered in a metrics registry but not running yet:
+/// `main` serves the registry and the [`ready`](Operator::ready) flag, then calls
+/// [`run`](Operator::run).
+pub struct Operator {
+    parts: Parts,
+    ready: Arc<AtomicBool>,
+}
+
+impl Operator {
+    /// Checks the settings and that the CRDs are installed, and registers the
+    /// operator's metrics in `registry`.
+    pub async fn new(client: Client, settings: Settings, registry: &mut Registry) -> Result<Self> {
+        if let Some(election) = &settings.leader_election {
+            election.validate()?;
+        }
+        check_crds(client.clone(), settings.namespace.clone()).await?;
+        let metrics = Arc::new(Metrics::register(registry));
+        let providers = Providers::new(client.clone(), metrics.clone());
+        let group_controller = group_controller(&client, &settings);
+        registry.register_collector(Box::new(ScrapeTimeCollector {
+            groups: group_controller.store(),
+            budgets: providers.budgets(),
+        }));
+        let parts = Parts {
+            client,
+            settings,
+            group_controller,
+            providers,
+            metrics,
+        };
+        let ready = Arc::new(AtomicBool::new(false));
+        Ok(Operator { parts, ready })
     }
-    check_crds(client.clone(), settings.namespace.clone()).await?;
-    let shutdown = shutdown.shared();
-    let mut registry = Registry::default();
-    let metrics = Arc::new(Metrics::register(&mut registry));
-    let providers = Providers::new(client.clone(), metrics.clone());
-    let ready = Arc::new(AtomicBool::new(false));
-    let group_controller = group_controller(&client, &settings);
-    registry.register_collector(Box::new(ScrapeTimeCollector {
-        groups: group_controller.store(),
-        budgets: providers.budgets(),
-    }));
-    serve_endpoints(&settings, registry, ready.clone(), shutdown.clone()).await?;
-    let parts = Parts {
-        client: client.clone(),
-        settings: settings.clone(),
-        group_controller,
-        providers,
-        metrics,
-    };
-    let Some(election) = settings.leader_election.clone() else {
-        tokio::spawn(mark_ready_after_first_list(
-            parts.group_controller.store(),
-            ready,
-        ));
-        run_controllers(parts, fence::Fence::open(), shutdown).await;
-        return Ok(());
-    };
-    // A standby replica is ready: it serves its endpoints and waits for the lease.
-    ready.store(true, Ordering::Relaxed);
-    let identity = settings.instance.clone();
-    leader::run_while_leader(
-        client,
-        identity,
-        election,
-        shutdown.clone(),
-        |fence, lost| {
-            let until = futures::future::select(shutdown, lost).map(|_| ());
-            run_controllers(parts, fence, until)
-        },
-    )
-    .await
+
+    /// True once this replica can serve: a standby at once, otherwise after the first
+    /// list of ChatGroups.
+    pub fn ready(&self) -> Arc<AtomicBool> {
+        self.ready.clone()
+    }
+
+    /// Runs until `shutdown` resolves: (once this replica holds the lease, when leader
+    /// election is on) the ChatGroup and ChatProvider controllers and the drift
+    /// poller. In-flight reconciles finish before it returns.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+        let Operator { parts, ready } = self;
+        let shutdown = shutdown.shared();
+        let Some(election) = parts.settings.leader_election.clone() else {
+            tokio::spawn(mark_ready_after_first_list(
+                parts.group_controller.store(),
+                ready,
+            ));
+            run_controllers(parts, fence::Fence::open(), shutdown).await;
+            return Ok(());
+        };
+        // A standby replica is ready: it serves its endpoints and waits for the lease.
+        ready.store(true, Ordering::Relaxed);
+        let (client, identity) = (parts.client.clone(), parts.settings.instance.clone());
+        leader::run_while_leader(
+            client,
+            identity,
+            election,
+            shutdown.clone(),
+            |fence, lost| {
+                let until = futures::future::select(shutdown, lost).map(|_| ());
+                run_controllers(parts, fence, until)
+            },
+        )
+        .await
+    }
 }
 
 /// What the controllers are built from, made before leadership is known.
@@ -141,26 +157,6 @@ fn group_controller(client: &Client, settings: &Settings) -> Controller<ChatGrou
         );
     Controller::for_stream(changes, group_store)
         .with_config(ControllerConfig::default().concurrency(settings.concurrency))
-}
-
-/// `/metrics`, `/healthz` and `/readyz`, when an address is set.
-async fn serve_endpoints(
-    settings: &Settings,
-    registry: Registry,
-    ready: Arc<AtomicBool>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<()> {
-    let Some(addr) = settings.metrics_addr else {
-        return Ok(());
-    };
-    let bound = http::serve(addr, Arc::new(registry), ready, shutdown)
-        .await
-        .map_err(|e| Error::Endpoint {
-            addr: addr.to_string(),
-            source: e,
-        })?;
-    tracing::info!(%bound, "serving /metrics, /healthz and /readyz");
-    Ok(())
 }
 
 /// Claims for recorded groups that have none, before the first reconcile.

@@ -165,7 +165,7 @@ impl Env {
             let shutdown = async move {
                 let _ = stopped.await;
             };
-            if let Err(error) = controller::run(client, settings, shutdown).await {
+            if let Err(error) = run_operator(client, settings, shutdown).await {
                 tracing::error!(%error, "operator stopped with an error");
             }
         });
@@ -499,6 +499,26 @@ impl Env {
 /// The reason of `group`'s condition `type_`, if it has one.
 pub fn reason(group: &ChatGroup, type_: &str) -> Option<String> {
     condition(group, type_).map(|(_, reason)| reason)
+}
+
+/// Runs the operator as the binary's `main` does: the endpoints at
+/// `settings.metrics_addr` (when set), then the controllers until `shutdown`.
+pub async fn run_operator(
+    client: Client,
+    settings: Settings,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    use futures::FutureExt;
+    let shutdown = shutdown.shared();
+    let mut registry = prometheus_client::registry::Registry::default();
+    let addr = settings.metrics_addr;
+    let operator = controller::Operator::new(client, settings, &mut registry).await?;
+    if let Some(addr) = addr {
+        let registry = std::sync::Arc::new(registry);
+        chatgroup_operator::http::serve(addr, registry, operator.ready(), shutdown.clone()).await?;
+    }
+    operator.run(shutdown).await?;
+    Ok(())
 }
 
 /// The message of `group`'s condition `type_` (empty when it has none).

@@ -5,7 +5,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use chatgroup_operator::controller::{self, Settings};
+use chatgroup_operator::controller::Settings;
 use kube::Client;
 use tokio::sync::oneshot;
 
@@ -46,7 +46,7 @@ impl Replica {
                     tokio::select! {
                         biased;
                         _ = killed => {}
-                        result = controller::run(client, settings, shutdown) => {
+                        result = crate::run_operator(client, settings, shutdown) => {
                             if let Err(error) = result {
                                 tracing::error!(%error, "replica stopped with an error");
                             }
