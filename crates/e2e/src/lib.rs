@@ -400,6 +400,19 @@ impl Side {
         }
     }
 
+    /// The simulator's name of the API that performs `op` on this side.
+    pub fn api(self, op: Op) -> &'static str {
+        self.apis(op)[0]
+    }
+
+    /// The business code of a successful call on this side (Tencent 0, NetEase 200).
+    pub fn success_code(self) -> i64 {
+        match self {
+            Side::Tencent => 0,
+            Side::Netease => 200,
+        }
+    }
+
     fn apis(self, op: Op) -> &'static [&'static str] {
         match (self, op) {
             (Side::Tencent, Op::Create) => &["create_group"],
@@ -495,7 +508,6 @@ impl Env {
     }
 }
 
-/// The group id the operator recorded in status.
 /// The reason of `group`'s condition `type_`, if it has one.
 pub fn reason(group: &ChatGroup, type_: &str) -> Option<String> {
     condition(group, type_).map(|(_, reason)| reason)
@@ -531,6 +543,7 @@ pub fn message(group: &ChatGroup, type_: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The group id the operator recorded in status.
 pub fn group_id(group: &ChatGroup) -> Option<String> {
     group.status.as_ref()?.group_id.clone()
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{bail, ensure, Context as _};
 use chatgroup_operator::api::ChatGroup;
 use e2e::replica::{operator_binary, OperatorProcess};
-use e2e::{group_id, ready_with, Env, Side, OPERATOR_USER};
+use e2e::{group_id, ready_with, Env, Op, Side, OPERATOR_USER};
 use kube::api::ListParams;
 use kube::ResourceExt;
 use provider_sim::{Fault, FaultKind, RecordedCall};
@@ -41,27 +41,6 @@ fn names(side: Side) -> Vec<String> {
     (0..PER_SIDE).map(|i| format!("{prefix}-{i:02}")).collect()
 }
 
-fn create_api(side: Side) -> &'static str {
-    match side {
-        Side::Tencent => "create_group",
-        Side::Netease => "create",
-    }
-}
-
-fn disband_api(side: Side) -> &'static str {
-    match side {
-        Side::Tencent => "destroy_group",
-        Side::Netease => "disband",
-    }
-}
-
-fn success_code(side: Side) -> i64 {
-    match side {
-        Side::Tencent => 0,
-        Side::Netease => 200,
-    }
-}
-
 fn calls_to(env: &Env, side: Side, api: &str) -> Vec<RecordedCall> {
     match side {
         Side::Tencent => env.tencent.calls_to(api),
@@ -71,9 +50,9 @@ fn calls_to(env: &Env, side: Side, api: &str) -> Vec<RecordedCall> {
 
 /// Creates that took effect on the provider (each made one group), answered or not.
 fn effective_creates(env: &Env, side: Side) -> Vec<RecordedCall> {
-    calls_to(env, side, create_api(side))
+    calls_to(env, side, side.api(Op::Create))
         .into_iter()
-        .filter(|c| c.executed && c.code == success_code(side))
+        .filter(|c| c.executed && c.code == side.success_code())
         .collect()
 }
 
@@ -231,7 +210,7 @@ async fn an_operator_sigkilled_twice_while_late_creates_are_in_flight_makes_no_d
     let binary = operator_binary().await?;
     let started = Instant::now();
     for side in Side::BOTH {
-        let api = Some(create_api(side));
+        let api = Some(side.api(Op::Create));
         env.inject(
             side,
             Fault::always(api, FaultKind::LatencyAfterExecution(ANSWER_LATE)),
@@ -347,7 +326,7 @@ async fn an_operator_sigkilled_twice_while_late_creates_are_in_flight_makes_no_d
             assert!(ids.insert(id.clone()), "{name}: {id} recorded twice");
         }
         recorded.push(ids);
-        let disbands = calls_to(&env, side, disband_api(side));
+        let disbands = calls_to(&env, side, side.api(Op::Disband));
         assert!(
             disbands.is_empty(),
             "{side:?}: nothing disbanded before the delete: {disbands:#?}"
@@ -365,7 +344,7 @@ async fn an_operator_sigkilled_twice_while_late_creates_are_in_flight_makes_no_d
         let leaked = env.sim_groups(side);
         assert!(leaked.is_empty(), "{side:?}: groups leaked: {leaked:#?}");
         let mut per_id: BTreeMap<String, usize> = BTreeMap::new();
-        for call in calls_to(&env, side, disband_api(side))
+        for call in calls_to(&env, side, side.api(Op::Disband))
             .into_iter()
             .filter(|c| c.executed)
         {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use chatgroup_operator::api::ChatGroup;
-use e2e::{condition, group_id, ready_with, Env, Side};
+use e2e::{condition, group_id, ready_with, Env, Op, Side};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, ListParams};
 use kube::{CustomResourceExt, ResourceExt};
@@ -22,24 +22,10 @@ const WAIT: Duration = Duration::from_secs(30);
 const FINALIZER: &str = "im.chatgroup.dev/disband";
 const CLEANUP: &str = "customresourcecleanup.apiextensions.k8s.io";
 
-fn disband_api(side: Side) -> &'static str {
-    match side {
-        Side::Tencent => "destroy_group",
-        Side::Netease => "disband",
-    }
-}
-
-fn success_code(side: Side) -> i64 {
-    match side {
-        Side::Tencent => 0,
-        Side::Netease => 200,
-    }
-}
-
 fn disband_calls(env: &Env, side: Side) -> Vec<RecordedCall> {
     match side {
-        Side::Tencent => env.tencent.calls_to(disband_api(side)),
-        Side::Netease => env.netease.calls_to(disband_api(side)),
+        Side::Tencent => env.tencent.calls_to(side.api(Op::Disband)),
+        Side::Netease => env.netease.calls_to(side.api(Op::Disband)),
     }
 }
 
@@ -167,7 +153,7 @@ impl<'a> Monitor<'a> {
             let calls = executed_disbands(self.env, t.side)
                 .remove(&t.id)
                 .unwrap_or_default();
-            let disbanded = calls.contains(&success_code(t.side));
+            let disbanded = calls.contains(&t.side.success_code());
             let live = self.env.sim_group(t.side, &t.id).is_some();
             if !disbanded || live {
                 self.violations.push(format!(
@@ -285,7 +271,7 @@ fn assert_each_disbanded_once(env: &Env, tracked: &BTreeMap<String, Tracked>) {
         for (id, codes) in &per_id {
             assert_eq!(
                 codes,
-                &vec![success_code(side)],
+                &vec![side.success_code()],
                 "{side:?}: {id} disbanded exactly once"
             );
         }
@@ -378,7 +364,7 @@ async fn removing_the_crd_disbands_every_group_once_and_bypasses_no_finalizer() 
         env.inject(
             side,
             Fault {
-                api: Some(disband_api(side).to_string()),
+                api: Some(side.api(Op::Disband).to_string()),
                 kind: FaultKind::Http502,
                 probability: 1.0,
                 remaining: None,
