@@ -405,6 +405,18 @@ impl Side {
         self.apis(op)[0]
     }
 
+    /// The group a recorded disband call named (Tencent: the body; NetEase: the last
+    /// path segment).
+    pub fn disbanded_id(self, call: &provider_sim::RecordedCall) -> String {
+        match self {
+            Side::Tencent => call.body["GroupId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            Side::Netease => call.path.rsplit('/').next().unwrap_or_default().to_string(),
+        }
+    }
+
     /// The business code of a successful call on this side (Tencent 0, NetEase 200).
     pub fn success_code(self) -> i64 {
         match self {
@@ -504,7 +516,7 @@ impl Env {
 
     /// The simulator API name of `op` on `side`, for fault rules.
     pub fn api_name(side: Side, op: Op) -> String {
-        side.apis(op)[0].to_string()
+        side.api(op).to_string()
     }
 }
 

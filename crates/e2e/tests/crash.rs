@@ -65,17 +65,6 @@ fn created_name(side: Side, call: &RecordedCall) -> String {
     call.body[key].as_str().unwrap_or_default().to_string()
 }
 
-/// The group a disband call named (Tencent: the body; NetEase: the last path segment).
-fn disbanded_id(side: Side, call: &RecordedCall) -> String {
-    match side {
-        Side::Tencent => call.body["GroupId"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
-        Side::Netease => call.path.rsplit('/').next().unwrap_or_default().to_string(),
-    }
-}
-
 fn total_effective_creates(env: &Env) -> usize {
     Side::BOTH
         .iter()
@@ -348,7 +337,7 @@ async fn an_operator_sigkilled_twice_while_late_creates_are_in_flight_makes_no_d
             .into_iter()
             .filter(|c| c.executed)
         {
-            *per_id.entry(disbanded_id(side, &call)).or_default() += 1;
+            *per_id.entry(side.disbanded_id(&call)).or_default() += 1;
         }
         let twice: BTreeMap<_, _> = per_id.iter().filter(|(_, n)| **n > 1).collect();
         assert!(twice.is_empty(), "{side:?}: disbanded twice: {twice:?}");

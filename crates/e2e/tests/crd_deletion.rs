@@ -29,23 +29,12 @@ fn disband_calls(env: &Env, side: Side) -> Vec<RecordedCall> {
     }
 }
 
-/// The group a disband call named (Tencent: the body; NetEase: the last path segment).
-fn disbanded_id(side: Side, call: &RecordedCall) -> String {
-    match side {
-        Side::Tencent => call.body["GroupId"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
-        Side::Netease => call.path.rsplit('/').next().unwrap_or_default().to_string(),
-    }
-}
-
 /// Executed disband calls per group id (whatever they answered).
 fn executed_disbands(env: &Env, side: Side) -> BTreeMap<String, Vec<i64>> {
     let mut per_id: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     for call in disband_calls(env, side).into_iter().filter(|c| c.executed) {
         per_id
-            .entry(disbanded_id(side, &call))
+            .entry(side.disbanded_id(&call))
             .or_default()
             .push(call.code);
     }
