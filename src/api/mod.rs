@@ -5,6 +5,8 @@ pub mod chatprovider;
 pub mod claim;
 pub mod conditions;
 pub mod lifecycle;
+#[cfg(test)]
+pub mod testing;
 
 pub use chatgroup::*;
 pub use chatprovider::*;

@@ -5,16 +5,18 @@
 //! reserved, before the provider is called; a reservation whose call failed, or found
 //! the group already gone, is given back.
 //!
-//! The ledger is a list of instants kept in a ConfigMap (see [`GuardStore`]), so the
+//! The ledger is a list of instants kept in a ConfigMap (see [`LedgerStore`]), so the
 //! count survives a restart and a change of leader. This module holds the rules;
 //! the store only loads and saves.
 
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
-use kube::api::{Api, ObjectMeta, PostParams};
+use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::Client;
 
 use crate::{Error, Result};
@@ -79,18 +81,30 @@ impl Ledger {
     }
 }
 
-/// Loads and saves the ledger: one ConfigMap, written under its resourceVersion so
-/// two writers never lose each other's entries.
-pub struct GuardStore {
+/// Where the ledger is kept between reservations, so the count survives a restart
+/// and a change of leader.
+#[async_trait]
+pub trait LedgerStore: Send + Sync {
+    /// The stored ledger and the version it was read at (`None`: none stored yet).
+    async fn load(&self) -> Result<(Ledger, Option<String>)>;
+
+    /// Saves `ledger` if the stored one is still at `version`; `false` when another
+    /// writer changed it since.
+    async fn save(&self, ledger: &Ledger, version: Option<String>) -> Result<bool>;
+}
+
+/// The ledger in one ConfigMap, written under its resourceVersion so two writers
+/// never lose each other's entries.
+pub struct ConfigMapLedger {
     api: Api<ConfigMap>,
     name: String,
 }
 
 const LEDGER_KEY: &str = "disbands";
 
-impl GuardStore {
-    pub fn new(client: Client, namespace: &str, name: &str) -> GuardStore {
-        GuardStore {
+impl ConfigMapLedger {
+    pub fn new(client: Client, namespace: &str, name: &str) -> ConfigMapLedger {
+        ConfigMapLedger {
             api: Api::namespaced(client, namespace),
             name: name.to_string(),
         }
@@ -102,50 +116,76 @@ impl GuardStore {
             e,
         )
     }
+}
 
-    /// Applies `change` to the stored ledger and saves it; retried on a conflict.
-    /// Returns what `change` returned.
-    async fn update<T>(&self, change: impl Fn(&Ledger) -> Result<(Ledger, T)>) -> Result<T> {
-        for _ in 0..5 {
-            let current = self.api.get_opt(&self.name).await;
-            let current = current.map_err(|e| self.error("read", e))?;
-            let ledger = current
-                .as_ref()
-                .and_then(|c| c.data.as_ref()?.get(LEDGER_KEY).map(|t| Ledger::decode(t)))
-                .unwrap_or_default();
-            let (next, answer) = change(&ledger)?;
-            let mut object = current.unwrap_or_else(|| ConfigMap {
-                metadata: ObjectMeta {
-                    name: Some(self.name.clone()),
-                    ..ObjectMeta::default()
-                },
-                ..ConfigMap::default()
-            });
-            let exists = object.metadata.resource_version.is_some();
-            object.data = Some([(LEDGER_KEY.to_string(), next.encode())].into());
-            let params = PostParams::default();
-            let saved = if exists {
-                self.api.replace(&self.name, &params, &object).await
-            } else {
-                self.api.create(&params, &object).await
-            };
-            match saved {
-                Ok(_) => return Ok(answer),
-                Err(kube::Error::Api(status)) if status.code == 409 => continue,
-                Err(e) => return Err(self.error("write", e)),
-            }
-        }
-        Err(Error::Contended {
-            object: format!("disband ledger ConfigMap {}", self.name),
-        })
+#[async_trait]
+impl LedgerStore for ConfigMapLedger {
+    async fn load(&self) -> Result<(Ledger, Option<String>)> {
+        let current = self.api.get_opt(&self.name).await;
+        let current = current.map_err(|e| self.error("read", e))?;
+        let ledger = current
+            .as_ref()
+            .and_then(|c| c.data.as_ref()?.get(LEDGER_KEY).map(|t| Ledger::decode(t)))
+            .unwrap_or_default();
+        Ok((ledger, current.and_then(|c| c.metadata.resource_version)))
     }
+
+    async fn save(&self, ledger: &Ledger, version: Option<String>) -> Result<bool> {
+        let saved = match version {
+            // A merge patch under the version read: other fields of the ConfigMap stay.
+            Some(version) => {
+                let patch = serde_json::json!({
+                    "metadata": {"resourceVersion": version},
+                    "data": {LEDGER_KEY: ledger.encode()},
+                });
+                let params = PatchParams::default();
+                self.api
+                    .patch(&self.name, &params, &Patch::Merge(&patch))
+                    .await
+            }
+            None => {
+                let object = ConfigMap {
+                    metadata: ObjectMeta {
+                        name: Some(self.name.clone()),
+                        ..ObjectMeta::default()
+                    },
+                    data: Some([(LEDGER_KEY.to_string(), ledger.encode())].into()),
+                    ..ConfigMap::default()
+                };
+                self.api.create(&PostParams::default(), &object).await
+            }
+        };
+        match saved {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
+            Err(e) => Err(self.error("write", e)),
+        }
+    }
+}
+
+/// Applies `change` to the stored ledger and saves it; retried when another writer
+/// changed it in between. Returns what `change` returned.
+async fn update<T>(
+    store: &dyn LedgerStore,
+    change: impl Fn(&Ledger) -> Result<(Ledger, T)>,
+) -> Result<T> {
+    for _ in 0..5 {
+        let (ledger, version) = store.load().await?;
+        let (next, answer) = change(&ledger)?;
+        if store.save(&next, version).await? {
+            return Ok(answer);
+        }
+    }
+    Err(Error::Contended {
+        object: "the disband ledger".to_string(),
+    })
 }
 
 /// Disbands allowed per hour across the operator; unlimited when `per_hour` is `None`
 /// (then nothing is stored).
 pub struct DisbandGuard {
     per_hour: Option<NonZeroU32>,
-    store: Option<GuardStore>,
+    store: Option<Arc<dyn LedgerStore>>,
     /// One reservation at a time, so this replica never conflicts with itself.
     turn: tokio::sync::Mutex<()>,
 }
@@ -158,7 +198,7 @@ pub struct Reservation {
 }
 
 impl DisbandGuard {
-    pub fn new(per_hour: Option<NonZeroU32>, store: Option<GuardStore>) -> Self {
+    pub fn new(per_hour: Option<NonZeroU32>, store: Option<Arc<dyn LedgerStore>>) -> Self {
         DisbandGuard {
             per_hour,
             store: per_hour.and(store),
@@ -178,16 +218,15 @@ impl DisbandGuard {
         };
         let _turn = self.turn.lock().await;
         let now = Timestamp::now();
-        store
-            .update(|ledger| match ledger.reserve(limit, now) {
-                Ok(next) => Ok((next, Reservation { at: Some(now) })),
-                Err(wait) => Err(Error::DisbandBudgetExhausted {
-                    per_hour: limit.get(),
-                    group_id: group_id.to_string(),
-                    retry_in: wait,
-                }),
-            })
-            .await
+        update(store.as_ref(), |ledger| match ledger.reserve(limit, now) {
+            Ok(next) => Ok((next, Reservation { at: Some(now) })),
+            Err(wait) => Err(Error::DisbandBudgetExhausted {
+                per_hour: limit.get(),
+                group_id: group_id.to_string(),
+                retry_in: wait,
+            }),
+        })
+        .await
     }
 
     /// The provider did not disband the group: the reservation no longer counts. A
@@ -197,7 +236,7 @@ impl DisbandGuard {
             return;
         };
         let _turn = self.turn.lock().await;
-        if let Err(error) = store.update(|l| Ok((l.give_back(at), ()))).await {
+        if let Err(error) = update(store.as_ref(), |l| Ok((l.give_back(at), ()))).await {
             tracing::warn!(%error, "could not give back a disband reservation");
         }
     }

@@ -10,8 +10,11 @@ pub mod drift;
 pub mod fence;
 pub mod guard;
 pub mod leader;
+#[cfg(test)]
+pub mod memory;
 pub mod ownership;
 pub mod plan;
+pub mod port;
 pub mod provider_config;
 pub mod settings;
 pub mod status;
@@ -27,10 +30,9 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType, Recorder};
 use kube::runtime::finalizer::{finalizer, Event as FinalizerEvent};
 use kube::runtime::reflector::Store;
-use kube::{Client, Resource, ResourceExt};
+use kube::{Client, ResourceExt};
 use tracing::Instrument;
 
 use crate::api::ChatGroup;
@@ -48,15 +50,11 @@ pub const DISBAND_LEDGER: &str = "chatgroup-operator-disband-ledger";
 /// What every reconcile shares.
 pub struct Context {
     pub client: Client,
-    pub disband_guard: guard::DisbandGuard,
-    pub providers: Providers,
+    pub providers: Arc<Providers>,
     pub settings: Settings,
     pub metrics: Arc<Metrics>,
-    /// Claims won recently by this replica.
-    pub claims: claims::ClaimCache,
-    /// Whether provider writes may start: check it right before each one.
-    pub fence: fence::Fence,
-    recorder: Recorder,
+    /// What a ChatGroup's own reconcile works with.
+    pub act: act::Env,
     groups: Store<ChatGroup>,
     backoffs: Mutex<HashMap<String, ExponentialBackoff>>,
 }
@@ -86,29 +84,6 @@ impl Context {
             .expect("backoff lock")
             .remove(&group.uid().unwrap_or_default());
     }
-
-    /// Publishes an Event about `object`; a failure to publish is logged, not fatal.
-    pub async fn publish<K>(
-        &self,
-        object: &K,
-        type_: EventType,
-        reason: &str,
-        action: &str,
-        note: String,
-    ) where
-        K: Resource<DynamicType = ()>,
-    {
-        let event = Event {
-            type_,
-            reason: reason.into(),
-            note: Some(note),
-            action: action.into(),
-            secondary: None,
-        };
-        if let Err(error) = self.recorder.publish(&event, &object.object_ref(&())).await {
-            tracing::warn!(%error, reason, "could not publish event");
-        }
-    }
 }
 
 async fn reconcile(cached: Arc<ChatGroup>, ctx: Arc<Context>) -> Result<Action> {
@@ -129,7 +104,7 @@ async fn reconcile(cached: Arc<ChatGroup>, ctx: Arc<Context>) -> Result<Action> 
         };
         let steps = finalizer(&api, FINALIZER, Arc::new(group), |event| async {
             let (FinalizerEvent::Apply(g) | FinalizerEvent::Cleanup(g)) = event;
-            act::GroupReconcile::new(g, &ctx).run().await
+            act::GroupReconcile::new(g, &ctx.act).run().await
         });
         // Bounded, so a stuck call cannot outlive this replica's leadership unnoticed;
         // whatever it left half done is found again from status on the next attempt.

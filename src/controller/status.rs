@@ -2,10 +2,11 @@
 //! written as merge patches under a resourceVersion precondition.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{Api, Patch, PatchParams};
-use kube::ResourceExt;
-use serde_json::json;
+use std::sync::Arc;
 
+use kube::ResourceExt;
+
+use super::port::Cluster;
 use crate::api::conditions::{
     self, Desired, EXTERNALLY_DISBANDED, READY, RECONCILING, STALLED, SYNCED,
 };
@@ -126,7 +127,8 @@ pub fn status_patch(written: &ChatGroupStatus, status: &ChatGroupStatus) -> serd
 /// resourceVersion the last read or write returned: a write based on an outdated copy
 /// fails with a conflict instead of overwriting what it did not know about.
 pub struct StatusWriter {
-    api: Api<ChatGroup>,
+    cluster: Arc<dyn Cluster>,
+    namespace: String,
     name: String,
     resource_version: Option<String>,
     written: ChatGroupStatus,
@@ -134,9 +136,10 @@ pub struct StatusWriter {
 
 impl StatusWriter {
     /// `group` is the object as just read from the API server.
-    pub fn new(api: Api<ChatGroup>, group: &ChatGroup) -> StatusWriter {
+    pub fn new(cluster: Arc<dyn Cluster>, group: &ChatGroup) -> StatusWriter {
         StatusWriter {
-            api,
+            cluster,
+            namespace: group.namespace().unwrap_or_default(),
             name: group.name_any(),
             resource_version: group.resource_version(),
             written: group.status.clone().unwrap_or_default(),
@@ -154,17 +157,10 @@ impl StatusWriter {
         if changes.as_object().is_some_and(|m| m.is_empty()) {
             return Ok(());
         }
-        let patch = json!({
-            "metadata": {"resourceVersion": self.resource_version},
-            "status": changes,
-        });
-        let params = PatchParams::default();
-        let updated = self
-            .api
-            .patch_status(&self.name, &params, &Patch::Merge(&patch))
-            .await
-            .map_err(|e| Error::kube(format!("write status of ChatGroup {}", self.name), e))?;
-        self.resource_version = updated.resource_version();
+        let version = self.resource_version.clone();
+        self.resource_version = (self.cluster)
+            .patch_status(&self.namespace, &self.name, version, changes)
+            .await?;
         self.written = status.clone();
         Ok(())
     }
@@ -180,6 +176,7 @@ mod tests {
     use super::*;
     use crate::api::RecordedApp;
     use crate::provider::{CallInfo, FailureClass, Operation, ProviderError, ProviderKind};
+    use serde_json::json;
 
     #[test]
     fn status_patches_carry_only_what_this_reconcile_changed() {

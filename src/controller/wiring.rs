@@ -20,8 +20,8 @@ use prometheus_client::registry::Registry;
 
 use super::clients::{self, Providers};
 use super::{
-    chatprovider, claims, drift, error_policy, fence, guard, leader, reconcile, Context, Settings,
-    DISBAND_LEDGER,
+    act, chatprovider, claims, drift, error_policy, fence, guard, leader, port, reconcile, Context,
+    Settings, DISBAND_LEDGER,
 };
 use crate::api::{ChatGroup, ChatProvider};
 use crate::metrics::{Metrics, ScrapeTimeCollector};
@@ -164,7 +164,7 @@ async fn backfill_claims(ctx: &Context) {
     let groups: Api<ChatGroup> = scoped(&ctx.client, &ctx.settings.namespace);
     let listed = groups.list(&ListParams::default()).await;
     let result = match listed {
-        Ok(list) => claims::backfill(&ctx.client, &list.items, &ctx.fence).await,
+        Ok(list) => claims::backfill(&ctx.client, &list.items, &ctx.act.fence).await,
         Err(e) => Err(Error::kube("list ChatGroups", e)),
     };
     match result {
@@ -202,14 +202,24 @@ fn context(
         controller: "chatgroup-operator".into(),
         instance: Some(settings.instance.clone()),
     };
-    let ledger = guard::GuardStore::new(client.clone(), &settings.state_namespace, DISBAND_LEDGER);
+    let ledger =
+        guard::ConfigMapLedger::new(client.clone(), &settings.state_namespace, DISBAND_LEDGER);
+    let providers = Arc::new(providers.with_write_gate(Arc::new(fence.clone())));
+    let recorder = Recorder::new(client.clone(), reporter);
+    let cluster = port::KubeCluster::new(client.clone(), providers.clone(), recorder);
     Arc::new(Context {
-        client: client.clone(),
-        providers: providers.with_write_gate(Arc::new(fence.clone())),
-        recorder: Recorder::new(client, reporter),
-        claims: claims::ClaimCache::default(),
-        fence,
-        disband_guard: guard::DisbandGuard::new(settings.max_disbands_per_hour, Some(ledger)),
+        client,
+        providers,
+        act: act::Env {
+            cluster: Arc::new(cluster),
+            claims: claims::ClaimCache::default(),
+            fence,
+            disband_guard: guard::DisbandGuard::new(
+                settings.max_disbands_per_hour,
+                Some(Arc::new(ledger)),
+            ),
+            late_create_bound: settings.late_create_bound,
+        },
         groups,
         backoffs: Mutex::default(),
         metrics,

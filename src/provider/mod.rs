@@ -10,6 +10,8 @@ pub mod budget;
 pub mod config;
 pub mod gate;
 mod http;
+#[cfg(test)]
+pub mod memory;
 pub mod netease;
 pub mod observer;
 pub mod secret;

@@ -17,7 +17,7 @@ impl GroupReconcile<'_> {
     async fn disband_call(&mut self, group_id: &str) -> Result<bool> {
         let key = self.key(group_id);
         let client = self.writer()?;
-        let guard = &self.ctx.disband_guard;
+        let guard = &self.env.disband_guard;
         let reservation = guard.reserve(group_id).await?;
         // Only a group the provider really disbanded keeps counting toward the hour.
         match client.disband(&key).await {

@@ -3,20 +3,24 @@
 //! the resourceVersion of the object this reconcile read from the API server.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::runtime::events::EventType;
+use kube::runtime::events::{Event, EventType};
 use kube::ResourceExt;
 
 mod create;
 mod disband;
+#[cfg(test)]
+mod tests;
 
-use super::claims;
+use super::claims::{self, ClaimCache};
+use super::fence::Fence;
+use super::guard::DisbandGuard;
 use super::ownership::{self, Capabilities, ClaimResult, Facts, Known, Step};
 use super::plan;
+use super::port::{Cluster, Purpose};
 use super::status::{self, Report, StatusWriter};
-use super::Context;
 use crate::api::{ChatGroup, ChatGroupSpec, ChatGroupStatus, ClaimHolder, GroupState, RecordedApp};
 use crate::provider::validate::{validate_attributes, validate_type_for};
 use crate::provider::{AppIdentity, GroupKey, GroupProvider, GroupType, Lookup};
@@ -32,6 +36,20 @@ struct Resolved {
     capabilities: Capabilities,
 }
 
+/// What a ChatGroup reconcile works with: the Kubernetes side behind its port, and
+/// what this replica keeps in memory.
+pub struct Env {
+    pub cluster: Arc<dyn Cluster>,
+    /// Bounds how many groups may be disbanded per hour.
+    pub disband_guard: DisbandGuard,
+    /// Whether provider and claim writes may start: checked right before each one.
+    pub fence: Fence,
+    /// Claims won recently by this replica.
+    pub claims: ClaimCache,
+    /// How long after a create was sent its group may still appear.
+    pub late_create_bound: Duration,
+}
+
 /// Whether a step ended the reconcile.
 enum Flow {
     Next,
@@ -40,7 +58,7 @@ enum Flow {
 
 /// One reconcile of one ChatGroup, carrying the status as it is written.
 pub struct GroupReconcile<'a> {
-    ctx: &'a Context,
+    env: &'a Env,
     group: Arc<ChatGroup>,
     status: ChatGroupStatus,
     writer: StatusWriter,
@@ -51,17 +69,15 @@ pub struct GroupReconcile<'a> {
 
 impl<'a> GroupReconcile<'a> {
     /// `group` must be the object as just read from the API server.
-    pub fn new(group: Arc<ChatGroup>, ctx: &'a Context) -> Self {
-        let namespace = group.namespace().unwrap_or_default();
-        let api: Api<ChatGroup> = Api::namespaced(ctx.client.clone(), &namespace);
+    pub fn new(group: Arc<ChatGroup>, env: &'a Env) -> Self {
         GroupReconcile {
-            writer: StatusWriter::new(api, &group),
+            writer: StatusWriter::new(env.cluster.clone(), &group),
             status: group.status.clone().unwrap_or_default(),
             uid: group.uid().unwrap_or_default(),
             known: Known::default(),
             provider: None,
             group,
-            ctx,
+            env,
         }
     }
 
@@ -97,7 +113,7 @@ impl<'a> GroupReconcile<'a> {
             deleting: self.deleting(),
             provider: self.provider.as_ref().map(|p| (&p.app, p.capabilities)),
             now: k8s_openapi::jiff::Timestamp::now(),
-            late_create_bound: self.ctx.settings.late_create_bound,
+            late_create_bound: self.env.late_create_bound,
             take_over: self
                 .group
                 .annotations()
@@ -174,19 +190,19 @@ impl<'a> GroupReconcile<'a> {
     /// The client for a write: only while this replica may still write (it leads, and
     /// its renew deadline has not passed, checked now).
     fn writer(&self) -> Result<Arc<dyn GroupProvider>> {
-        self.ctx.fence.check()?;
+        self.env.fence.check()?;
         self.client()
     }
 
     /// Resolves the ChatProvider; on delete, a ChatProvider being deleted still serves.
     async fn resolve_provider(&mut self) -> Result<()> {
         let (namespace, name) = (self.namespace(), &self.group.spec.provider_ref.name);
-        let providers = &self.ctx.providers;
-        let client = if self.deleting() {
-            providers.resolve_for_cleanup(&namespace, name).await?
+        let purpose = if self.deleting() {
+            Purpose::Cleanup
         } else {
-            providers.resolve(&namespace, name).await?
+            Purpose::Manage
         };
+        let client = self.env.cluster.provider(&namespace, name, purpose).await?;
         let app = client.app();
         let moved = (self.status.app.as_ref()).is_some_and(|r| !ownership::same_app(r, &app));
         // A moved app is reported as such (ProviderChanged), not as a spec that does
@@ -246,14 +262,15 @@ impl<'a> GroupReconcile<'a> {
         // disbands or releases asks the API server (a claim deleted by hand and won by
         // another object since must not be trusted from memory).
         let steady = self.status.group_id.is_some() && !self.ending();
-        let result = if steady && self.ctx.claims.held(&name, &self.uid) {
+        let result = if steady && self.env.claims.held(&name, &self.uid) {
             ClaimResult::Held
         } else {
-            self.ctx.fence.check()?;
-            claims::claim(&self.ctx.client, &app, &group_id, &self.holder()).await?
+            self.env.fence.check()?;
+            let holder = self.holder();
+            self.env.cluster.claim(&app, &group_id, &holder).await?
         };
         if result == ClaimResult::Held {
-            self.ctx.claims.remember(&name, &self.uid);
+            self.env.claims.remember(&name, &self.uid);
         }
         self.known.claims.insert(group_id, result);
         Ok(())
@@ -283,9 +300,9 @@ impl<'a> GroupReconcile<'a> {
         let Some(app) = self.claim_app() else {
             return Ok(());
         };
-        self.ctx.fence.check()?;
-        claims::release(&self.ctx.client, &app, id, &self.uid).await?;
-        self.ctx
+        self.env.fence.check()?;
+        self.env.cluster.release(&app, id, &self.uid).await?;
+        self.env
             .claims
             .forget(&claims::claim_name(&app, id), &self.uid);
         Ok(())
@@ -371,9 +388,14 @@ impl<'a> GroupReconcile<'a> {
     }
 
     async fn event(&self, type_: EventType, reason: &str, action: &str, note: String) {
-        self.ctx
-            .publish(self.group.as_ref(), type_, reason, action, note)
-            .await;
+        let event = Event {
+            type_,
+            reason: reason.into(),
+            note: Some(note),
+            action: action.into(),
+            secondary: None,
+        };
+        self.env.cluster.publish(&self.group, event).await;
     }
 }
 

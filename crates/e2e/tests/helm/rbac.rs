@@ -73,7 +73,7 @@ pub fn claim_rules() -> BTreeSet<RuleKey> {
 
 /// The disband ledger's ConfigMap, in the release namespace.
 pub fn ledger_rules() -> BTreeSet<RuleKey> {
-    BTreeSet::from([rule("", "configmaps", &["get", "create", "update"])])
+    BTreeSet::from([rule("", "configmaps", &["get", "create", "patch"])])
 }
 
 pub fn lease_rules() -> BTreeSet<RuleKey> {
