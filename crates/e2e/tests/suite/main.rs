@@ -1,0 +1,22 @@
+//! The e2e integration tests, built as one test binary: one link of the
+//! crate and its dependencies instead of one per file.
+
+mod admission;
+mod adoption;
+mod claims;
+mod crash;
+mod crd_deletion;
+mod credentials;
+mod duplicates;
+mod faults;
+mod gitops;
+mod guard;
+mod helm;
+mod kubectl;
+mod leadership;
+mod lifecycle;
+mod operations;
+mod ownership;
+mod ownership_more;
+mod recovery;
+mod tencent_marker;

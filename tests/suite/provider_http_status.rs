@@ -1,0 +1,67 @@
+//! A wrong path or method is not transient: HTTP 404 or 405 from either provider is a
+//! terminal error naming the method and path (never the query, which holds the
+//! UserSig), sent once and not retried.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chatgroup_operator::provider::{
+    FailureClass, GroupProvider, GroupType, ProviderKind, RateBudget, Secret, TencentClient,
+    TencentConfig, TencentEndpoint,
+};
+
+use crate::fake;
+use fake::Fake;
+use crate::netease_support;
+use crate::tencent_support;
+
+fn tencent_client_for(base_url: &str) -> TencentClient {
+    let mut config = TencentConfig::new(
+        1_400_000_000,
+        Secret::new(provider_sim::tencent::SAMPLE_SECRET_KEY),
+    );
+    config.endpoint = TencentEndpoint::Url(base_url.to_string());
+    config.timeout = Duration::from_secs(2);
+    let budget = RateBudget::new(ProviderKind::Tencent, config.rate);
+    TencentClient::new(config, Arc::new(budget)).expect("valid config")
+}
+
+#[tokio::test]
+async fn tencent_404_and_405_are_terminal_and_name_the_path_not_the_query() {
+    for status in [404u16, 405] {
+        let fake = Fake::start(move |_| (status, "<html>no such page</html>".into())).await;
+        let client = tencent_client_for(&fake.base_url);
+        let error = client
+            .disband(&tencent_support::key("g1", GroupType::Public))
+            .await
+            .expect_err("a 404/405 is an error");
+        assert_eq!(error.class, FailureClass::Terminal, "HTTP {status}");
+        let message = error.info.message;
+        assert!(message.contains(&format!("HTTP {status}")), "{message}");
+        assert!(
+            message.contains("POST /v4/group_open_http_svc/destroy_group"),
+            "{message}"
+        );
+        for secret_part in ["usersig", "sdkappid", "identifier=", "?"] {
+            assert!(!message.contains(secret_part), "{secret_part} in {message}");
+        }
+        assert_eq!(fake.seen().len(), 1, "HTTP {status} is not retried");
+    }
+}
+
+#[tokio::test]
+async fn netease_404_and_405_are_terminal_and_name_the_path() {
+    for status in [404u16, 405] {
+        let fake = Fake::start(move |_| (status, String::new())).await;
+        let client = netease_support::client_for(&fake.base_url);
+        let error = client
+            .create_group(&netease_support::request("uid-1"))
+            .await
+            .expect_err("a 404/405 is an error");
+        assert_eq!(error.class, FailureClass::Terminal, "HTTP {status}");
+        let message = error.info.message;
+        assert!(message.contains(&format!("HTTP {status}")), "{message}");
+        assert!(message.contains("POST /im/v2.1/teams"), "{message}");
+        assert_eq!(fake.seen().len(), 1, "HTTP {status} is not retried");
+    }
+}
