@@ -11,9 +11,9 @@ use chatgroup_operator::provider::{
 };
 
 use crate::fake;
-use fake::Fake;
 use crate::netease_support;
 use crate::tencent_support;
+use fake::Fake;
 
 fn tencent_client_for(base_url: &str) -> TencentClient {
     let mut config = TencentConfig::new(
