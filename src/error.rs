@@ -164,7 +164,7 @@ impl Error {
             | Error::ForeignClaim { .. } => true,
             Error::Provider(e) => matches!(
                 e.class,
-                FailureClass::Terminal | FailureClass::AlreadyExists
+                FailureClass::Terminal | FailureClass::AlreadyExists | FailureClass::Unauthorized
             ),
             _ => false,
         }

@@ -87,6 +87,14 @@ struct RunArgs {
     /// waits this long before re-creating or giving up).
     #[arg(long, env = "CHATGROUP_LATE_CREATE_BOUND", default_value = "2m", value_parser = humantime::parse_duration)]
     late_create_bound: Duration,
+    /// How long credentials read from a Secret serve before the Secret is read again;
+    /// a rotation is picked up within it, and an authentication failure reads it at once.
+    #[arg(long, env = "CHATGROUP_SECRET_REFRESH", default_value = "60s", value_parser = humantime::parse_duration)]
+    secret_refresh: Duration,
+    /// The longest wait between retries of a deletion stopped by a terminal error (a
+    /// permission or key fixed outside the object is picked up within it).
+    #[arg(long, env = "CHATGROUP_MAX_DELETION_BACKOFF", default_value = "15m", value_parser = humantime::parse_duration)]
+    max_deletion_backoff: Duration,
     /// Namespace where the operator keeps its disband ledger (a ConfigMap): its own.
     #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
     state_namespace: String,
@@ -160,6 +168,8 @@ async fn main() -> anyhow::Result<()> {
                 late_create_bound: args.late_create_bound,
                 reconcile_timeout: args.reconcile_timeout,
                 state_namespace: args.state_namespace,
+                secret_refresh: args.secret_refresh,
+                max_deletion_backoff: args.max_deletion_backoff,
                 leader_election: args.leader_elect.then_some(LeaderElection {
                     lease_name: args.lease_name,
                     lease_namespace: args.lease_namespace,

@@ -1,8 +1,11 @@
 //! From a `providerRef` to a ready provider client: the ChatProvider, its Secret, and
-//! a cache that keeps one client (and one rate budget) per app.
+//! a cache that keeps one client (and one rate budget) per app. Secrets are read by
+//! name only (no list, no watch), and read again after [`Providers::secret_refresh`]
+//! or at once through [`Providers::refresh`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
@@ -20,6 +23,15 @@ struct Cached {
     provider: Arc<dyn GroupProvider>,
 }
 
+/// A Secret as last read (`None`: it did not exist), and when.
+struct ReadSecret {
+    secret: Option<Secret>,
+    read_at: Instant,
+}
+
+/// How long a Secret that was read serves before it is read again.
+pub const DEFAULT_SECRET_REFRESH: Duration = Duration::from_secs(60);
+
 /// Resolves ChatProviders to clients. A client is rebuilt when the ChatProvider's
 /// generation or its Secret's resourceVersion changes (credential rotation needs no
 /// restart); the rate budget is kept per app across rebuilds.
@@ -30,6 +42,8 @@ pub struct Providers {
     metrics: Arc<Metrics>,
     /// Asked by every client right before each provider write.
     gate: Arc<dyn WriteGate>,
+    secrets: Mutex<HashMap<(String, String), ReadSecret>>,
+    secret_refresh: Duration,
 }
 
 impl Providers {
@@ -40,7 +54,71 @@ impl Providers {
             budgets: Arc::default(),
             metrics,
             gate: provider::always_open(),
+            secrets: Mutex::default(),
+            secret_refresh: DEFAULT_SECRET_REFRESH,
         }
+    }
+
+    /// A Secret is read again once it is older than `refresh`.
+    pub fn with_secret_refresh(mut self, refresh: Duration) -> Self {
+        self.secret_refresh = refresh;
+        self
+    }
+
+    pub fn secret_refresh(&self) -> Duration {
+        self.secret_refresh
+    }
+
+    /// Secret `namespace/name`: the copy read within the refresh interval, unless
+    /// `fresh`, else read now.
+    async fn secret(&self, namespace: &str, name: &str, fresh: bool) -> Result<Option<Secret>> {
+        let key = (namespace.to_string(), name.to_string());
+        if !fresh {
+            let cache = self.secrets.lock().expect("secret cache lock");
+            if let Some(read) = cache.get(&key) {
+                if read.read_at.elapsed() < self.secret_refresh {
+                    return Ok(read.secret.clone());
+                }
+            }
+        }
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
+        let secret = secrets
+            .get_opt(name)
+            .await
+            .map_err(|e| Error::kube(format!("read Secret {namespace}/{name}"), e))?;
+        let read = ReadSecret {
+            secret: secret.clone(),
+            read_at: Instant::now(),
+        };
+        self.secrets
+            .lock()
+            .expect("secret cache lock")
+            .insert(key, read);
+        Ok(secret)
+    }
+
+    /// Reads the Secret of ChatProvider `namespace/name` again now. Returns whether it
+    /// changed since it was last read (a rotation, a deletion, a re-creation).
+    pub async fn refresh(&self, namespace: &str, name: &str) -> Result<bool> {
+        let providers: Api<ChatProvider> = Api::namespaced(self.client.clone(), namespace);
+        let chat_provider = providers
+            .get_opt(name)
+            .await
+            .map_err(|e| Error::kube(format!("read ChatProvider {namespace}/{name}"), e))?;
+        let Some(secret_ref) = chat_provider
+            .as_ref()
+            .and_then(|p| secret_ref(&p.spec).ok())
+        else {
+            return Ok(false);
+        };
+        let version = |s: &Option<Secret>| s.as_ref().map(|s| (s.uid(), s.resource_version()));
+        let key = (namespace.to_string(), secret_ref.name.clone());
+        let before = {
+            let cache = self.secrets.lock().expect("secret cache lock");
+            cache.get(&key).map(|read| version(&read.secret))
+        };
+        let now = self.secret(namespace, &secret_ref.name, true).await?;
+        Ok(before.is_some_and(|before| before != version(&now)))
     }
 
     /// Every client built from now on asks `gate` before each write it sends.
@@ -67,11 +145,9 @@ impl Providers {
             .map_err(|e| Error::kube(format!("read ChatProvider {namespace}/{name}"), e))?
             .ok_or_else(|| unavailable("the ChatProvider does not exist".into()))?;
         let secret_ref = secret_ref(&chat_provider.spec).map_err(unavailable)?;
-        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
-        let secret = secrets
-            .get_opt(&secret_ref.name)
-            .await
-            .map_err(|e| Error::kube(format!("read Secret {namespace}/{}", secret_ref.name), e))?
+        let secret = self
+            .secret(namespace, &secret_ref.name, false)
+            .await?
             .ok_or_else(|| unavailable(format!("Secret {} does not exist", secret_ref.name)))?;
         let value = secret_value(&secret, secret_ref).map_err(unavailable)?;
 
@@ -90,6 +166,8 @@ impl Providers {
         let config = provider_config::provider_config(&chat_provider.spec, value)
             .map_err(|e| unavailable(e.to_string()))?;
         let budget = self.budgets.for_config(&config);
+        // New credentials (or configuration): earlier refusals say nothing about them.
+        budget.auth().reset();
         let client = provider::build(config, budget, self.gate.clone())
             .map_err(|e| unavailable(e.to_string()))?;
         let client = Observed::wrap(client, self.metrics.clone());

@@ -37,6 +37,9 @@ struct State {
     providers: HashMap<String, Arc<dyn GroupProvider>>,
     /// Clients still cached for ChatProviders that are gone (deletions fall back).
     cached: HashMap<String, Arc<dyn GroupProvider>>,
+    /// Clients from credentials rotated since they were last read.
+    rotated: HashMap<String, Arc<dyn GroupProvider>>,
+    refreshes: usize,
     status_writes: usize,
     next_version: u64,
 }
@@ -66,6 +69,17 @@ impl MemoryCluster {
         let mut state = self.state();
         state.cached.insert(key(namespace, name), client.clone());
         state.providers.insert(key(namespace, name), client);
+    }
+
+    /// Rotates the credentials in the Secret of ChatProvider `namespace/name`:
+    /// `client` answers once they are read again (a credential refresh).
+    pub fn rotate(&self, namespace: &str, name: &str, client: Arc<dyn GroupProvider>) {
+        self.state().rotated.insert(key(namespace, name), client);
+    }
+
+    /// Credential refreshes asked for so far.
+    pub fn refreshes(&self) -> usize {
+        self.state().refreshes
     }
 
     /// Deletes ChatProvider `namespace/name` (its last client stays cached).
@@ -158,6 +172,18 @@ impl Cluster for MemoryCluster {
             name: name.to_string(),
             message: "the ChatProvider does not exist".to_string(),
         })
+    }
+
+    async fn refresh_credentials(&self, namespace: &str, name: &str) -> Result<bool> {
+        let mut state = self.state();
+        state.refreshes += 1;
+        let id = key(namespace, name);
+        let Some(client) = state.rotated.remove(&id) else {
+            return Ok(false);
+        };
+        state.cached.insert(id.clone(), client.clone());
+        state.providers.insert(id, client);
+        Ok(true)
     }
 
     async fn patch_status(

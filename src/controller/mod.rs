@@ -65,24 +65,23 @@ impl Context {
         self.groups.state()
     }
 
-    fn next_backoff(&self, group: &ChatGroup) -> Duration {
+    /// The next wait of `group`'s exponential backoff, which grows up to `max`.
+    fn next_backoff(&self, group: &ChatGroup, max: Duration) -> Duration {
         let builder = ExponentialBuilder::default()
             .with_min_delay(self.settings.min_backoff)
-            .with_max_delay(self.settings.max_backoff)
+            .with_max_delay(max)
             .with_jitter()
             .without_max_times();
         let mut backoffs = self.backoffs.lock().expect("backoff lock");
-        let backoff = backoffs
-            .entry(group.uid().unwrap_or_default())
-            .or_insert_with(|| builder.build());
-        backoff.next().unwrap_or(self.settings.max_backoff)
+        let key = format!("{}/{max:?}", group.uid().unwrap_or_default());
+        let backoff = backoffs.entry(key).or_insert_with(|| builder.build());
+        backoff.next().unwrap_or(max)
     }
 
     fn reset_backoff(&self, group: &ChatGroup) {
-        self.backoffs
-            .lock()
-            .expect("backoff lock")
-            .remove(&group.uid().unwrap_or_default());
+        let uid = format!("{}/", group.uid().unwrap_or_default());
+        let mut backoffs = self.backoffs.lock().expect("backoff lock");
+        backoffs.retain(|key, _| !key.starts_with(&uid));
     }
 }
 
@@ -125,12 +124,17 @@ async fn reconcile(cached: Arc<ChatGroup>, ctx: Arc<Context>) -> Result<Action> 
 }
 
 fn error_policy(group: Arc<ChatGroup>, error: &Error, ctx: Arc<Context>) -> Action {
-    let delay = if error.is_terminal() {
+    let deleting = group.metadata.deletion_timestamp.is_some();
+    let delay = if error.is_terminal() && deleting {
+        // The fix is often outside the object (a permission granted, a key corrected):
+        // a deletion keeps trying, slowly, while Stalled says why.
+        ctx.next_backoff(&group, ctx.settings.max_deletion_backoff)
+    } else if error.is_terminal() {
         ctx.settings.terminal_retry
     } else if let Some(wait) = error.retry_after() {
         wait
     } else {
-        ctx.next_backoff(&group)
+        ctx.next_backoff(&group, ctx.settings.max_backoff)
     };
     tracing::warn!(name = %group.name_any(), reason = error.reason(), %error, retry_in = ?delay, "reconcile failed");
     Action::requeue(delay)

@@ -56,6 +56,10 @@ pub trait Cluster: Send + Sync {
         holder: &ClaimHolder,
     ) -> Result<ClaimResult>;
 
+    /// Reads the Secret of ChatProvider `namespace/name` again now; `true` when it
+    /// changed since it was last read.
+    async fn refresh_credentials(&self, namespace: &str, name: &str) -> Result<bool>;
+
     /// Gives up the claim on `group_id` in `app` if `holder_uid` holds it.
     async fn release(&self, app: &RecordedApp, group_id: &str, holder_uid: &str) -> Result<()>;
 
@@ -92,6 +96,10 @@ impl Cluster for KubeCluster {
             Purpose::Manage => self.providers.resolve(namespace, name).await,
             Purpose::Cleanup => self.providers.resolve_for_cleanup(namespace, name).await,
         }
+    }
+
+    async fn refresh_credentials(&self, namespace: &str, name: &str) -> Result<bool> {
+        self.providers.refresh(namespace, name).await
     }
 
     async fn patch_status(

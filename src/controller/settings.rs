@@ -35,6 +35,11 @@ pub struct Settings {
     pub reconcile_timeout: Duration,
     /// Where the operator keeps its own state (the disband ledger): its namespace.
     pub state_namespace: String,
+    /// How long a Secret that was read serves before it is read again (a rotation is
+    /// picked up within it; an authentication failure reads it again at once).
+    pub secret_refresh: Duration,
+    /// The longest wait between retries of a deletion stopped by a terminal error.
+    pub max_deletion_backoff: Duration,
 }
 
 /// Leader election through a coordination.k8s.io/v1 Lease.
@@ -110,6 +115,8 @@ impl Default for Settings {
             late_create_bound: Duration::from_secs(120),
             reconcile_timeout: Duration::from_secs(60),
             state_namespace: "default".into(),
+            secret_refresh: super::clients::DEFAULT_SECRET_REFRESH,
+            max_deletion_backoff: Duration::from_secs(15 * 60),
         }
     }
 }

@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
-use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams};
-use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{ObjectRef, Store};
@@ -18,7 +16,7 @@ use kube::runtime::{predicates, reflector, watcher, Predicate, WatchStreamExt};
 use kube::{Client, Resource, ResourceExt};
 use prometheus_client::registry::Registry;
 
-use super::clients::{self, Providers};
+use super::clients::Providers;
 use super::{
     act, chatprovider, claims, drift, error_policy, fence, guard, leader, port, reconcile, Context,
     Settings, DISBAND_LEDGER,
@@ -77,7 +75,8 @@ impl Operator {
         }
         check_crds(client.clone(), settings.namespace.clone()).await?;
         let metrics = Arc::new(Metrics::register(registry));
-        let providers = Providers::new(client.clone(), metrics.clone());
+        let providers = Providers::new(client.clone(), metrics.clone())
+            .with_secret_refresh(settings.secret_refresh);
         let group_controller = group_controller(&client, &settings);
         registry.register_collector(Box::new(ScrapeTimeCollector {
             groups: group_controller.store(),
@@ -227,20 +226,43 @@ fn context(
     })
 }
 
-/// ChatGroups to requeue when a Secret changes: those whose ChatProvider names it.
-fn groups_using_secret(
-    providers: Store<ChatProvider>,
+/// Reads the Secret of every ChatProvider again each refresh interval (by name: the
+/// operator may not list or watch Secrets) and requeues the ChatGroups whose
+/// ChatProvider's Secret changed, so a rotation or a corrected key is acted on
+/// without a restart and without a change to the ChatGroup.
+async fn poll_secrets(
+    ctx: Arc<Context>,
+    chat_providers: Store<ChatProvider>,
     groups: Store<ChatGroup>,
-) -> impl Fn(PartialObjectMeta<Secret>) -> Vec<ObjectRef<ChatGroup>> {
-    move |secret| {
-        let namespace = secret.namespace().unwrap_or_default();
-        providers
-            .state()
-            .iter()
-            .filter(|p| p.namespace().as_deref() == Some(namespace.as_str()))
-            .filter(|p| clients::secret_ref(&p.spec).is_ok_and(|r| r.name == secret.name_any()))
-            .flat_map(|p| groups_using(&groups, &namespace, &p.name_any()))
-            .collect()
+    requeue: futures::channel::mpsc::UnboundedSender<ObjectRef<ChatGroup>>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let polls = async {
+        loop {
+            tokio::time::sleep(ctx.providers.secret_refresh()).await;
+            for provider in chat_providers.state() {
+                let (namespace, name) = (
+                    provider.namespace().unwrap_or_default(),
+                    provider.name_any(),
+                );
+                match ctx.providers.refresh(&namespace, &name).await {
+                    Ok(false) => {}
+                    Ok(true) => {
+                        tracing::info!(%namespace, chat_provider = %name, "credentials changed");
+                        for group in groups_using(&groups, &namespace, &name) {
+                            let _ = requeue.unbounded_send(group);
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, %namespace, chat_provider = %name, "could not read the credentials again")
+                    }
+                }
+            }
+        }
+    };
+    tokio::select! {
+        _ = polls => {}
+        _ = shutdown => {}
     }
 }
 
@@ -273,22 +295,34 @@ fn run_controllers(
         } = parts;
         let wc = watcher::Config::default();
         let providers_api: Api<ChatProvider> = scoped(&client, &settings.namespace);
-        let secrets_api: Api<PartialObjectMeta<Secret>> = scoped(&client, &settings.namespace);
         let provider_controller = Controller::new(providers_api.clone(), wc.clone());
+        let provider_store = provider_controller.store();
         let group_store = group_controller.store();
-        let by_secret = groups_using_secret(provider_controller.store(), group_store.clone());
         let by_provider = {
             let store = group_store.clone();
             move |p: ChatProvider| {
                 groups_using(&store, &p.namespace().unwrap_or_default(), &p.name_any())
             }
         };
-        let ctx = context(client, settings, providers, metrics, group_store, fence);
+        let ctx = context(
+            client,
+            settings,
+            providers,
+            metrics,
+            group_store.clone(),
+            fence,
+        );
         backfill_claims(&ctx).await;
         let (drift_tx, drift_rx) = futures::channel::mpsc::unbounded();
+        let secrets = poll_secrets(
+            ctx.clone(),
+            provider_store,
+            group_store,
+            drift_tx.clone(),
+            shutdown.clone(),
+        );
         let groups = group_controller
-            .watches(providers_api, wc.clone(), by_provider)
-            .watches_stream(watcher(secrets_api, wc).touched_objects(), by_secret)
+            .watches(providers_api, wc, by_provider)
             .reconcile_on(drift_rx)
             .graceful_shutdown_on(shutdown.clone())
             .run(reconcile, error_policy, ctx.clone())
@@ -302,7 +336,7 @@ fn run_controllers(
             )
             .for_each(|_| async {});
         let drift = drift::run(ctx.clone(), drift_tx, shutdown);
-        tokio::join!(groups, providers, drift);
+        tokio::join!(groups, providers, drift, secrets);
     }
     .boxed()
 }

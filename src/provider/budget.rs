@@ -11,6 +11,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use rand::Rng;
 use tokio::time::Instant;
 
+use super::circuit::AuthCircuit;
 use super::config::{ProviderConfig, RateConfig};
 use super::ProviderKind;
 
@@ -74,6 +75,8 @@ pub struct RateBudget {
     /// A cooldown of the whole app (Tencent 70050 locks every API for a minute).
     app_until: Mutex<Option<Instant>>,
     totals: Counters,
+    /// Pauses the app's calls after repeated authentication failures.
+    auth: AuthCircuit,
 }
 
 impl std::fmt::Debug for RateBudget {
@@ -106,6 +109,7 @@ impl RateBudget {
             apis: Mutex::new(HashMap::new()),
             app_until: Mutex::new(None),
             totals: Counters::default(),
+            auth: AuthCircuit::default(),
         }
     }
 
@@ -125,6 +129,11 @@ impl RateBudget {
 
     pub fn max_throttle_wait(&self) -> Duration {
         self.max_throttle_wait
+    }
+
+    /// The app's authentication circuit.
+    pub fn auth(&self) -> &AuthCircuit {
+        &self.auth
     }
 
     /// Totals over every API.

@@ -7,6 +7,7 @@ use std::fmt;
 use async_trait::async_trait;
 
 pub mod budget;
+pub mod circuit;
 pub mod config;
 pub mod gate;
 mod http;
@@ -262,6 +263,11 @@ pub enum FailureClass {
     Transient,
     /// Needs a change of spec or configuration before a retry can succeed.
     Terminal,
+    /// The provider refused the app's credentials (wrong key, unknown app): fixed in
+    /// the Secret or the ChatProvider, not in the ChatGroup.
+    Unauthorized,
+    /// Not sent: calls to this app are paused after repeated authentication failures.
+    AuthPaused,
 }
 
 impl FailureClass {
@@ -273,6 +279,8 @@ impl FailureClass {
             FailureClass::Throttled => "ProviderThrottled",
             FailureClass::Transient => "ProviderUnavailable",
             FailureClass::Terminal => "ProviderRejected",
+            FailureClass::Unauthorized => "ProviderUnauthorized",
+            FailureClass::AuthPaused => "ProviderAuthPaused",
         }
     }
 }
@@ -288,6 +296,15 @@ pub struct ProviderError {
 }
 
 impl ProviderError {
+    /// Whether fresh credentials might be answered differently: an authentication
+    /// failure, or a NetEase 414 (a parameter error, which v1 also answers for a
+    /// failed CheckSum; v2: unconfirmed).
+    pub fn credentials_suspect(&self) -> bool {
+        self.class == FailureClass::Unauthorized
+            || (self.provider == ProviderKind::NetEase
+                && self.info.code == netease::codes::PARAM_OR_CHECKSUM_CODE)
+    }
+
     /// A request refused before it was sent (invalid spec or configuration): terminal,
     /// with no provider code.
     pub fn refused(provider: ProviderKind, operation: Operation, error: &ConfigError) -> Self {

@@ -51,6 +51,8 @@ pub fn test_settings() -> Settings {
         terminal_retry: Duration::from_secs(3600),
         resync_interval: Duration::from_secs(3600),
         late_create_bound: Duration::from_secs(2),
+        secret_refresh: Duration::from_secs(1),
+        max_deletion_backoff: Duration::from_secs(2),
         ..Settings::default()
     }
 }

@@ -85,13 +85,40 @@ impl<'a> GroupReconcile<'a> {
     /// deleted). Never returns Ok for a deleted object before its group is disbanded,
     /// proven gone, or proven not its own. Failures are reported on the object.
     pub async fn run(mut self) -> Result<Action> {
-        match self.steps().await {
+        let mut result = self.steps().await;
+        if let Err(error) = &result {
+            if self.credentials_rotated(error).await {
+                // The step that failed is taken again, once, with the new credentials.
+                self.provider = None;
+                result = self.steps().await;
+            }
+        }
+        match result {
             Ok(action) => Ok(action),
             Err(error) => {
                 self.report_failure(&error).await;
                 Err(error)
             }
         }
+    }
+
+    /// Whether `error` may come from credentials rotated since they were read, and
+    /// the ChatProvider's Secret, read again now, did change.
+    async fn credentials_rotated(&self, error: &Error) -> bool {
+        let suspect = error
+            .provider_error()
+            .is_some_and(|e| e.credentials_suspect());
+        if !suspect {
+            return false;
+        }
+        let provider = &self.group.spec.provider_ref.name;
+        let refreshed = (self.env.cluster)
+            .refresh_credentials(&self.namespace(), provider)
+            .await;
+        refreshed.unwrap_or_else(|error| {
+            tracing::warn!(%error, "could not read the credentials again");
+            false
+        })
     }
 
     async fn steps(&mut self) -> Result<Action> {

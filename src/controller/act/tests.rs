@@ -638,3 +638,53 @@ impl Harness {
         }
     }
 }
+
+#[tokio::test]
+async fn a_refused_key_is_read_again_at_once_and_the_call_retried_with_the_new_one() {
+    let h = Harness::tencent();
+    h.provider.script(
+        Operation::Create,
+        Scripted::Fail(FailureClass::Unauthorized),
+    );
+    let rotated = Arc::new(MemoryProvider::tencent(false));
+    h.cluster.rotate(NAMESPACE, PROVIDER, rotated.clone());
+    h.apply(ChatGroup::test());
+
+    h.reconcile("ops-room")
+        .await
+        .expect("created with the new key");
+    assert_eq!(h.cluster.refreshes(), 1);
+    assert_eq!(rotated.groups().len(), 1);
+    assert_eq!(h.ready("ops-room"), ready_available());
+}
+
+#[tokio::test]
+async fn a_refused_key_that_did_not_change_stalls_without_a_second_call() {
+    let h = Harness::netease();
+    h.provider.script(
+        Operation::Create,
+        Scripted::Fail(FailureClass::Unauthorized),
+    );
+    h.apply(ChatGroup::test().netease());
+
+    assert_eq!(h.failure("ops-room").await, "ProviderUnauthorized");
+    assert_eq!(h.cluster.refreshes(), 1);
+    assert_eq!(h.count(Operation::Create), 1);
+    let stalled = h.condition("ops-room", STALLED).expect("stalled");
+    assert_eq!(stalled.reason, "ProviderUnauthorized");
+}
+
+#[tokio::test]
+async fn failures_that_credentials_cannot_explain_do_not_read_the_secret_again() {
+    for class in [
+        FailureClass::Terminal,
+        FailureClass::Transient,
+        FailureClass::AuthPaused,
+    ] {
+        let h = Harness::tencent();
+        h.provider.script(Operation::Create, Scripted::Fail(class));
+        h.apply(ChatGroup::test());
+        assert_eq!(h.failure("ops-room").await, class.reason());
+        assert_eq!(h.cluster.refreshes(), 0, "{class:?}");
+    }
+}

@@ -28,6 +28,11 @@ pub const THROTTLE_CODE: i64 = 416;
 /// inferred from the code pattern): a "not found" is confirmed with the batch get's
 /// `invalid_tids` before a team counts as gone.
 pub const TEAM_NOT_FOUND_CODES: [i64; 2] = [108404, 803];
+/// The app's credentials were refused: app key unknown (101303) or blocked (101403).
+pub const AUTH_CODES: [i64; 2] = [101303, 101403];
+/// A parameter error, and in v1 also a failed CheckSum or a bad CurTime (v2:
+/// unconfirmed): fresh credentials may answer it differently.
+pub const PARAM_OR_CHECKSUM_CODE: i64 = 414;
 /// The super-team service is not enabled for the app (reference notes §3).
 pub const SUPER_TEAM_DISABLED_CODE: i64 = 108311;
 
@@ -41,7 +46,8 @@ pub fn classify(code: i64) -> CodeOutcome {
         500 | 503 | 514 | 431 => Transient,
         c if c >= 100_000 && c % 1000 == 449 => Transient,
         403 | 414 | 802 | 801 | 806 => Terminal,
-        101301 | 101303 | 101403 => Terminal,
+        c if AUTH_CODES.contains(&c) => Unauthorized,
+        101301 => Terminal,
         c if c >= 100_000 && matches!(c % 1000, 435 | 437 | 451) => Terminal,
         // Another thing missing (account 102404, member 109404) is a spec problem.
         c if c >= 100_000 && c % 1000 == 404 => Terminal,

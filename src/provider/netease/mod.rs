@@ -21,7 +21,7 @@ use super::gate::{self, WriteGate};
 use super::http::{self, NO_CODE};
 use super::secret::scrub;
 use super::{CallInfo, FailureClass, Operation, ProviderError, ProviderKind, ProviderResult};
-use codes::THROTTLE_CODE;
+use codes::{AUTH_CODES, THROTTLE_CODE};
 
 /// `CheckSum` = lowercase hex SHA1(AppSecret + Nonce + CurTime).
 pub fn checksum(app_secret: &str, nonce: &str, cur_time: &str) -> String {
@@ -126,6 +126,9 @@ impl NeteaseClient {
         let deadline = Instant::now() + self.budget.max_throttle_wait();
         let mut last_throttle: Option<CallInfo> = None;
         loop {
+            if let Err(info) = self.budget.auth().check() {
+                return Err(self.error(operation, FailureClass::AuthPaused, info));
+            }
             if self.budget.acquire(request.api, deadline).await.is_err() {
                 let info = http::gave_up(last_throttle, self.budget.max_throttle_wait());
                 return Err(self.error(operation, FailureClass::Throttled, info));
@@ -153,6 +156,11 @@ impl NeteaseClient {
                 continue;
             }
             self.budget.succeeded(request.api);
+            if AUTH_CODES.contains(&reply.code) {
+                self.budget.auth().failed(&reply.info);
+            } else {
+                self.budget.auth().succeeded();
+            }
             return Ok(reply);
         }
     }

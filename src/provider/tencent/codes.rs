@@ -31,6 +31,10 @@ pub const THROTTLE_CODES: [i64; 6] = [60007, 60011, 60018, 60019, 10006, 70050];
 pub const APP_LOCK_CODE: i64 = 70050;
 /// Codes after which the UserSig is regenerated and the call retried once.
 pub const REGENERATE_SIG_CODES: [i64; 2] = [70001, 70052];
+/// The app's credentials were refused: invalid SDKAppID (60006), wrong key (70009),
+/// identifier or SDKAppID not matching the UserSig (70013, 70014), key or SDKAppID
+/// not found in this data center (70016, 70020).
+pub const AUTH_CODES: [i64; 6] = [60006, 70009, 70013, 70014, 70016, 70020];
 /// The group does not exist or was dismissed: the one code that proves a group gone.
 pub const GROUP_GONE_CODE: i64 = 10010;
 /// "Invalid group ID": ambiguous on its own (see `DisbandCode::ConfirmByRead`).
@@ -54,12 +58,13 @@ pub fn classify(code: i64) -> CodeOutcome {
         c if THROTTLE_CODES.contains(&c) => Throttled,
         GROUP_GONE_CODE | INVALID_GROUP_ID_CODE => NotFound,
         c if ALREADY_EXISTS_CODES.contains(&c) => AlreadyExists,
+        c if AUTH_CODES.contains(&c) => Unauthorized,
         // Internal errors, timeouts, an expired sig that survived one regeneration,
         // an expired package (slow retry).
         10002 | 60008 | 60013 | 60014 | 60020 | 70001 | 70052 | 70169 | 70500 => Transient,
         // Bad request or configuration, permission, quota, vetoed by a callback.
-        60002 | 60003 | 60004 | 60005 | 60006 | 60010 | 60016 | 60017 | 60021 => Terminal,
-        70002 | 70003 | 70005 | 70009 | 70013 | 70014 | 70016 | 70020 | 70107 | 70403 => Terminal,
+        60002 | 60003 | 60004 | 60005 | 60010 | 60016 | 60017 | 60021 => Terminal,
+        70002 | 70003 | 70005 | 70107 | 70403 => Terminal,
         10003 | 10004 | 10005 | 10007 | 10014 | 10016 | 10018 | 10019 | 10026 => Terminal,
         10036..=10038 => Terminal,
         // Unknown codes need a human; retrying blindly could hide them.

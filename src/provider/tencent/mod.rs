@@ -18,7 +18,7 @@ use super::gate::{self, WriteGate};
 use super::http::{self, NO_CODE};
 use super::secret::{scrub, Secret};
 use super::{CallInfo, FailureClass, Operation, ProviderError, ProviderKind, ProviderResult};
-use codes::{throttle_floor, APP_LOCK_CODE, REGENERATE_SIG_CODES, THROTTLE_CODES};
+use codes::{throttle_floor, APP_LOCK_CODE, AUTH_CODES, REGENERATE_SIG_CODES, THROTTLE_CODES};
 use usersig::UserSigCache;
 
 /// Commands that change nothing on the provider; every other one passes the write gate.
@@ -141,6 +141,9 @@ impl TencentClient {
         let mut regenerated = false;
         let mut last_throttle: Option<CallInfo> = None;
         loop {
+            if let Err(info) = self.budget.auth().check() {
+                return Err(self.error(operation, FailureClass::AuthPaused, info));
+            }
             if self.budget.acquire(command, deadline).await.is_err() {
                 let info = http::gave_up(last_throttle, self.budget.max_throttle_wait());
                 return Err(self.error(operation, FailureClass::Throttled, info));
@@ -176,6 +179,11 @@ impl TencentClient {
                 self.sigs.invalidate(&sig);
                 regenerated = true;
                 continue;
+            }
+            if AUTH_CODES.contains(&reply.code) {
+                self.budget.auth().failed(&reply.info);
+            } else {
+                self.budget.auth().succeeded();
             }
             return Ok(reply);
         }

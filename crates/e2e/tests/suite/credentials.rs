@@ -175,3 +175,80 @@ async fn a_repointed_provider_without_its_secret_never_falls_back_to_the_old_app
     assert_eq!(env.executed(Side::Tencent, Op::Disband), 0);
     Ok(())
 }
+
+const WRONG_KEY: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[tokio::test]
+async fn a_refused_key_sends_the_operator_to_read_the_secret_again_at_once() -> anyhow::Result<()> {
+    // Credentials serve an hour: only the provider's refusal can make the operator
+    // read the corrected Secret before then.
+    let settings = chatgroup_operator::controller::Settings {
+        secret_refresh: Duration::from_secs(3600),
+        ..e2e::test_settings()
+    };
+    let mut env = Env::without_operator(settings).await?;
+    let good = provider_sim::TencentSimConfig::default().secret_key;
+    set_tencent_key(&env, WRONG_KEY).await?;
+    env.start_operator();
+    env.apply_group(&fixtures::group("fix", "tencent", "Public", "name: Fix\n"))
+        .await?;
+    let refused = env
+        .wait_group("fix", WAIT, |g| {
+            e2e::reason(g, "Stalled").as_deref() == Some("ProviderUnauthorized")
+        })
+        .await?;
+    assert!(group_id(&refused).is_none());
+
+    set_tencent_key(&env, &good).await?;
+    // Any reconcile will do: a spec change, here.
+    env.apply_group(&fixtures::group(
+        "fix",
+        "tencent",
+        "Public",
+        "name: Fixed\n",
+    ))
+    .await?;
+    env.wait_group("fix", WAIT, |g| ready_with(g, "Available"))
+        .await?;
+    assert_eq!(env.executed(Side::Tencent, Op::Create), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_wrong_key_opens_the_apps_circuit_instead_of_hammering_the_provider() -> anyhow::Result<()>
+{
+    let mut env = Env::without_operator(e2e::test_settings()).await?;
+    set_tencent_key(&env, WRONG_KEY).await?;
+    env.start_operator();
+    let names: Vec<String> = (0..8).map(|i| format!("locked-{i}")).collect();
+    for name in &names {
+        env.apply_group(&fixtures::group(
+            name,
+            "tencent",
+            "Public",
+            "name: Locked\n",
+        ))
+        .await?;
+    }
+    let mut paused = 0;
+    for name in &names {
+        let group = env
+            .wait_group(name, WAIT, |g| condition(g, "Ready").is_some())
+            .await?;
+        paused += usize::from(
+            e2e::reason(&group, "Reconciling").as_deref() == Some("ProviderAuthPaused"),
+        );
+    }
+    assert!(paused > 0, "later groups are paused, not sent");
+    let sent = env.call_count(Side::Tencent);
+    let concurrency = usize::from(env.settings.concurrency);
+    let bound = chatgroup_operator::provider::circuit::FAILURES_TO_OPEN as usize + concurrency - 1;
+    assert!(
+        sent <= bound,
+        "{sent} calls with a wrong key; at most {bound}"
+    );
+    // The paused groups keep retrying, without a call, until the pause ends.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(env.call_count(Side::Tencent), sent);
+    Ok(())
+}

@@ -19,7 +19,10 @@ use kube_sim::RequestRecord;
 use serde_json::json;
 
 use rbac::{check_request_log, rendered_rules};
-use rbac::{claim_rules, lease_rules, ledger_rules, operator_rules, rule_set};
+use rbac::{
+    claim_rules, lease_rules, ledger_rules, operator_rules, operator_rules_without_secrets,
+    rule_set, secret_rules,
+};
 use support::{
     chart_dir, container_env, copy_dir, crds_in, create_namespace, helm, helm_install, install,
     start_sim, workspace, TempDir, FULLNAME, RELEASE_NS,
@@ -167,6 +170,63 @@ async fn watching_all_namespaces_grants_exactly_the_operator_rules_cluster_wide(
         .await
         .expect("lease binding");
     assert_eq!(rb.subjects.unwrap_or_default()[0].name, FULLNAME);
+}
+
+#[tokio::test]
+async fn secret_namespaces_confine_secret_reads_to_a_role_in_each_listed_namespace() {
+    let (_sim, client, dir) = start_sim().await;
+    for namespace in ["creds-a", "creds-b"] {
+        create_namespace(&client, namespace).await;
+    }
+    let values = json!({
+        "rbac": {"secretNamespaces": ["creds-a", "creds-b"]},
+        "leaderElection": {"enabled": false},
+    });
+    helm_install(&dir, values).await.expect("install");
+    let lp = ListParams::default();
+    let cluster_roles = Api::<ClusterRole>::all(client.clone())
+        .list(&lp)
+        .await
+        .expect("list")
+        .items;
+    let main = cluster_roles
+        .iter()
+        .find(|r| r.metadata.name.as_deref() == Some(FULLNAME))
+        .expect("the operator's ClusterRole");
+    assert_eq!(rule_set(&main.rules), operator_rules_without_secrets());
+    for namespace in ["creds-a", "creds-b"] {
+        let name = format!("{FULLNAME}-secrets");
+        let role = Api::<Role>::namespaced(client.clone(), namespace)
+            .get(&name)
+            .await
+            .expect("a Role in each listed namespace");
+        assert_eq!(rule_set(&role.rules), secret_rules(), "{namespace}");
+        let binding = Api::<RoleBinding>::namespaced(client.clone(), namespace)
+            .get(&name)
+            .await
+            .expect("its binding");
+        let subject = &binding.subjects.unwrap_or_default()[0];
+        assert_eq!(
+            (subject.name.as_str(), subject.namespace.as_deref()),
+            (FULLNAME, Some(RELEASE_NS))
+        );
+    }
+    let elsewhere = Api::<Role>::all(client)
+        .list(&lp)
+        .await
+        .expect("list")
+        .items
+        .into_iter()
+        .filter(|r| {
+            rule_set(&r.rules)
+                .iter()
+                .any(|(_, res, _, _)| res.contains("secrets"))
+        })
+        .count();
+    assert_eq!(
+        elsewhere, 2,
+        "Secrets are readable in the listed namespaces only"
+    );
 }
 
 #[tokio::test]

@@ -57,9 +57,21 @@ pub fn operator_rules() -> BTreeSet<RuleKey> {
             &["get", "list", "watch"],
         ),
         rule("im.chatgroup.dev", "chatproviders/status", &["patch"]),
-        rule("", "secrets", &["get", "list", "watch"]),
+        rule("", "secrets", &["get"]),
         rule("events.k8s.io", "events", &["create", "patch"]),
     ])
+}
+
+/// The operator's rules when Secrets are granted only in listed namespaces.
+pub fn operator_rules_without_secrets() -> BTreeSet<RuleKey> {
+    let mut rules = operator_rules();
+    rules.retain(|(_, resources, _, _)| !resources.contains("secrets"));
+    rules
+}
+
+/// Reading Secrets by name, and nothing else on them.
+pub fn secret_rules() -> BTreeSet<RuleKey> {
+    BTreeSet::from([rule("", "secrets", &["get"])])
 }
 
 /// The cluster-wide rules on claims, granted whatever namespace is watched.
