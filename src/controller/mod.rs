@@ -136,6 +136,7 @@ fn error_policy(group: Arc<ChatGroup>, error: &Error, ctx: Arc<Context>) -> Acti
     } else {
         ctx.next_backoff(&group, ctx.settings.max_backoff)
     };
-    tracing::warn!(name = %group.name_any(), reason = error.reason(), %error, retry_in = ?delay, "reconcile failed");
+    let error_text = crate::provider::scrub_text(&error.to_string());
+    tracing::warn!(name = %group.name_any(), reason = error.reason(), error = %error_text, retry_in = ?delay, "reconcile failed");
     Action::requeue(delay)
 }

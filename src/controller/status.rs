@@ -11,6 +11,7 @@ use crate::api::conditions::{
     self, Desired, EXTERNALLY_DISBANDED, READY, RECONCILING, STALLED, SYNCED,
 };
 use crate::api::{ChatGroup, ChatGroupStatus, ProviderErrorStatus};
+use crate::provider::scrub_text;
 use crate::{Error, Result};
 
 /// The one field manager every status write uses.
@@ -57,7 +58,7 @@ pub fn desired_conditions(report: &Report<'_>, previous: &ChatGroupStatus) -> Ve
 
 fn failed_conditions(error: &Error, keep_ready: bool, previous: &ChatGroupStatus) -> Vec<Desired> {
     let reason = error.reason();
-    let message = error.to_string();
+    let message = scrub_text(&error.to_string());
     let kept =
         conditions::find(&previous.conditions, READY).filter(|c| keep_ready && c.status == "True");
     let ready = match kept {
@@ -81,7 +82,7 @@ pub fn last_error(error: &Error) -> Option<ProviderErrorStatus> {
     error.provider_error().map(|e| ProviderErrorStatus {
         operation: e.operation.to_string(),
         code: e.info.code,
-        message: e.info.message.clone(),
+        message: scrub_text(&e.info.message),
         request_id: e.info.request_id.clone(),
     })
 }
@@ -267,6 +268,38 @@ mod tests {
             (last.code, last.request_id.as_deref()),
             (10007, Some("req-1"))
         );
+    }
+
+    #[test]
+    fn credential_shaped_text_never_reaches_conditions_or_last_error() {
+        let error = Error::Provider(ProviderError {
+            provider: ProviderKind::Tencent,
+            operation: Operation::Get,
+            class: FailureClass::Transient,
+            info: CallInfo {
+                code: -1,
+                message: "GET https://console.tim.qq.com/v4/x?usersig=eJwsig&random=1 failed; checksum=d8f433adc37ba88a9e831ce4b6dece5815d2e060".into(),
+                request_id: None,
+            },
+        });
+        let mut status = ChatGroupStatus::default();
+        let report = Report::Failed {
+            error: &error,
+            keep_ready: false,
+        };
+        apply_report(&mut status, &report, Some(1), &now());
+        let mut texts: Vec<String> = status
+            .conditions
+            .iter()
+            .map(|c| c.message.clone())
+            .collect();
+        texts.push(status.last_error.expect("lastError").message);
+        for text in texts {
+            assert!(
+                !text.contains("eJwsig") && !text.contains("d8f433ad"),
+                "{text}"
+            );
+        }
     }
 
     #[test]

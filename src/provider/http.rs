@@ -11,6 +11,10 @@ use super::{CallInfo, FailureClass};
 /// malformed answers and requests refused before sending.
 pub const NO_CODE: i64 = -1;
 
+/// The largest answer read. Group calls answer in a few KiB; anything past this is
+/// not the API answering (a proxy's page, a runaway body) and is never held whole.
+pub const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
+
 /// Builds the HTTP client of one provider app: every call times out after `timeout`,
 /// redirects are not followed (they would resend the signed query elsewhere).
 pub(crate) fn client(timeout: std::time::Duration) -> Result<reqwest::Client, ConfigError> {
@@ -87,12 +91,7 @@ pub(crate) async fn send_json(
         .await
         .map_err(|e| SendError::transient(describe(e)))?;
     let status = response.status().as_u16();
-    let bytes = response.bytes().await.map_err(|e| {
-        SendError::transient(format!(
-            "HTTP {status}: failed to read the body: {}",
-            describe(e)
-        ))
-    })?;
+    let bytes = read_bounded(response, status).await?;
     if matches!(status, 404 | 405) {
         return Err(SendError {
             class: FailureClass::Terminal,
@@ -115,6 +114,38 @@ pub(crate) async fn send_json(
             "HTTP {status}: the answer is not the documented JSON envelope: {}",
             snippet(&bytes)
         ))),
+    }
+}
+
+/// The body, read chunk by chunk up to [`MAX_ANSWER_BYTES`]; a larger one is a
+/// transient failure (the next attempt may meet the API itself).
+async fn read_bounded(mut response: reqwest::Response, status: u16) -> Result<Vec<u8>, SendError> {
+    let too_large = || {
+        SendError::transient(format!(
+            "HTTP {status}: the answer is larger than {MAX_ANSWER_BYTES} bytes; not read"
+        ))
+    };
+    if response
+        .content_length()
+        .is_some_and(|length| length > MAX_ANSWER_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    loop {
+        let chunk = response.chunk().await.map_err(|e| {
+            SendError::transient(format!(
+                "HTTP {status}: failed to read the body: {}",
+                describe(e)
+            ))
+        })?;
+        let Some(chunk) = chunk else {
+            return Ok(body);
+        };
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
     }
 }
 

@@ -25,10 +25,10 @@ pub use config::{
     TencentConfig, TencentEndpoint, TencentRegion,
 };
 pub use gate::{always_open, WriteGate};
-pub use http::NO_CODE;
+pub use http::{MAX_ANSWER_BYTES, NO_CODE};
 pub use netease::NeteaseClient;
 pub use observer::{CallObserver, Observed};
-pub use secret::Secret;
+pub use secret::{scrub_text, Secret};
 pub use tencent::TencentClient;
 pub use validate::{
     validate_attributes, validate_changes, validate_tencent_creatable, validate_tencent_group_id,

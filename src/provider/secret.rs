@@ -1,6 +1,9 @@
 //! A credential that never shows up in logs, errors or Debug output.
 
 use std::fmt;
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 /// A secret string (Tencent secret key, NetEase AppSecret, a UserSig, a CheckSum).
 /// Debug prints `Secret([redacted])`; there is no Display, so it cannot end up in a
@@ -42,13 +45,45 @@ impl From<&str> for Secret {
 }
 
 /// Removes every occurrence of the given secrets from a text that may have echoed
-/// one (a provider message, a transport error).
+/// one (a provider message, a transport error), then whatever [`scrub_text`] removes.
 pub(crate) fn scrub(text: &str, secrets: &[&str]) -> String {
     let mut out = text.to_string();
     for secret in secrets.iter().filter(|s| s.len() >= 4) {
-        out = out.replace(secret, "[redacted]");
+        out = out.replace(secret, REDACTED);
     }
-    out
+    scrub_text(&out)
+}
+
+const REDACTED: &str = "[redacted]";
+
+/// What a credential looks like in a text that does not know the credential itself:
+/// a URL's query string (a Tencent UserSig travels there), a sensitive name followed
+/// by a value, a run of 32 or more hex digits (an AppSecret, a CheckSum, a Tencent
+/// key), a run of 100 or more UserSig characters.
+static PATTERNS: LazyLock<[(Regex, &'static str); 4]> = LazyLock::new(|| {
+    let rule =
+        |pattern: &str, with: &'static str| (Regex::new(pattern).expect("a valid pattern"), with);
+    [
+        rule(r#"(https?://[^\s?"'<>]*)\?[^\s"'<>]*"#, "${1}?[redacted]"),
+        rule(
+            r#"(?i)\b(user_?sig|check_?sum|app_?secret|secret_?key|secret|key)(["']?\s*[:=]\s*["']?)[^\s"',;&}]+"#,
+            "${1}${2}[redacted]",
+        ),
+        rule(r"\b[0-9A-Fa-f]{32,}\b", REDACTED),
+        rule(r"[A-Za-z0-9*_\-]{100,}", REDACTED),
+    ]
+});
+
+/// Removes what looks like a credential from `text` (see [`PATTERNS`]). Every provider
+/// text bound for a log, an Event, a condition or `lastError` passes through it.
+pub fn scrub_text(text: &str) -> String {
+    let mut out = std::borrow::Cow::Borrowed(text);
+    for (pattern, with) in PATTERNS.iter() {
+        if let std::borrow::Cow::Owned(changed) = pattern.replace_all(&out, *with) {
+            out = std::borrow::Cow::Owned(changed);
+        }
+    }
+    out.into_owned()
 }
 
 #[cfg(test)]
@@ -60,6 +95,42 @@ mod tests {
         let secret = Secret::new("hunter2-key");
         assert_eq!(format!("{secret:?}"), "Secret([redacted])");
         assert_eq!(secret.expose(), "hunter2-key");
+    }
+
+    #[test]
+    fn credential_shapes_are_removed_from_texts_that_do_not_know_them() {
+        let sig = "eJw1jcEKgjAYhV-l-K8QuaWp66*q6lBEUtFhD2jgQhuqbxK6eIlEiu3t17vuON4PnOdEyN8dJy9KjUaD2aqaV1-c5x-W2PWLgyxlWdCz12v3BJKCNrVe7BR1lFk0UtKzXZK1VNz";
+        let cases = [
+            (
+                "POST https://console.tim.qq.com/v4/x?sdkappid=1&usersig=abc&random=2 failed",
+                "POST https://console.tim.qq.com/v4/x?[redacted] failed",
+            ),
+            (
+                "checksum=d8f433adc37ba88a9e831ce4b6dece5815d2e060",
+                "checksum=[redacted]",
+            ),
+            ("CheckSum: 0123", "CheckSum: [redacted]"),
+            (
+                "{\"AppSecret\": \"s3cr3t\"}",
+                "{\"AppSecret\": \"[redacted]\"}",
+            ),
+            (
+                "key 5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e rejected",
+                "key [redacted] rejected",
+            ),
+            ("team 1234567 not found", "team 1234567 not found"),
+            (
+                "request id 7c1d8a2e-5b4f-4c3a-9e2d-1f0a6b8c9d7e",
+                "request id 7c1d8a2e-5b4f-4c3a-9e2d-1f0a6b8c9d7e",
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(scrub_text(text), expected, "{text}");
+        }
+        assert_eq!(
+            scrub_text(&format!("sig {sig} expired")),
+            "sig [redacted] expired"
+        );
     }
 
     #[test]

@@ -65,3 +65,22 @@ async fn netease_404_and_405_are_terminal_and_name_the_path() {
         assert_eq!(fake.seen().len(), 1, "HTTP {status} is not retried");
     }
 }
+
+#[tokio::test]
+async fn an_answer_over_the_size_limit_is_a_transient_error_and_not_read() {
+    use chatgroup_operator::provider::MAX_ANSWER_BYTES;
+    let padding = "x".repeat(MAX_ANSWER_BYTES + 1);
+    let body = format!("{{\"ActionStatus\":\"OK\",\"ErrorCode\":0,\"Pad\":\"{padding}\"}}");
+    let fake = Fake::start(move |_| (200, body.clone())).await;
+    let client = tencent_client_for(&fake.base_url);
+    let error = client
+        .get_groups(&[tencent_support::key("g1", GroupType::Public)])
+        .await
+        .expect_err("too large");
+    assert_eq!(error.class, FailureClass::Transient);
+    assert!(
+        error.info.message.contains("larger than"),
+        "{}",
+        error.info.message
+    );
+}

@@ -6,6 +6,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::fake;
 use chatgroup_operator::provider::{
     AttributeChanges, CreateOutcome, CreateRequest, GroupAttributes, GroupKey, GroupProvider,
     GroupType, NeteaseClient, NeteaseConfig, NeteaseEndpoint, ProviderConfig, ProviderKind,
@@ -318,4 +319,94 @@ async fn netease_secrets_never_leak() {
         assert_hidden(text, &secrets, text);
         assert!(!has_sha1_hex(text), "no CheckSum-shaped value in {text}");
     }
+}
+
+/// A Tencent answer for `command` whose every text field echoes `echo`, failing in the
+/// way that carries the most provider text for that command.
+fn tencent_echo(command: &str, echo: &str) -> String {
+    let body = match command {
+        "get_group_info" => serde_json::json!({
+            "ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": echo, "RequestId": "r-1",
+            "GroupInfo": [{"GroupId": "s1", "ErrorCode": 10007, "ErrorInfo": echo}],
+        }),
+        _ => serde_json::json!({
+            "ActionStatus": "FAIL", "ErrorCode": 10004, "ErrorInfo": echo, "RequestId": "r-2",
+        }),
+    };
+    body.to_string()
+}
+
+#[tokio::test]
+async fn credentials_echoed_in_every_field_of_an_answer_reach_no_error_or_log() {
+    let (log, _guard) = capture();
+    // Tencent: the answers repeat the key and the UserSig the request carried.
+    let fake = fake::Fake::start(|seen| {
+        let sig = seen.query.get("usersig").cloned().unwrap_or_default();
+        let echo = format!("key {SAMPLE_SECRET_KEY} usersig={sig} sig {sig}");
+        let command = seen.path.rsplit('/').next().unwrap_or_default();
+        (200, tencent_echo(command, &echo))
+    })
+    .await;
+    let tencent = tencent_client(fake.base_url.clone());
+    let key = GroupKey {
+        id: "s1".into(),
+        group_type: GroupType::Public,
+        owner: Some("alice".into()),
+    };
+    let mut texts = Vec::new();
+    let create = request(GroupType::Public, Some("s1"));
+    texts.push(format!("{:?}", tencent.create_group(&create).await));
+    texts.push(format!(
+        "{:?}",
+        tencent.get_groups(std::slice::from_ref(&key)).await
+    ));
+    texts.push(format!("{:?}", tencent.disband(&key).await));
+    let mut secrets = vec![SAMPLE_SECRET_KEY.to_string()];
+    secrets.extend(
+        fake.seen()
+            .iter()
+            .filter_map(|s| s.query.get("usersig").cloned()),
+    );
+    assert!(secrets.len() > 1, "UserSigs were sent");
+
+    // NetEase: a create whose failed_list echoes the AppSecret in every field, and an
+    // error whose message does.
+    let echo = format!("secret {APP_SECRET} appsecret={APP_SECRET}");
+    let fake = fake::Fake::start(move |seen| {
+        let failed =
+            serde_json::json!([{"account_id": echo, "error_code": 102404, "error_msg": echo}]);
+        if seen.method == "POST" && seen.path.ends_with("/teams") {
+            fake::netease_ok(serde_json::json!({
+                "team_info": {"team_id": 7001, "name": echo},
+                "failed_list": failed,
+            }))
+        } else {
+            (
+                200,
+                serde_json::json!({"code": 414, "msg": echo, "data": {"failed_list": failed}})
+                    .to_string(),
+            )
+        }
+    })
+    .await;
+    let netease = netease_client(fake.base_url.clone(), APP_SECRET);
+    let team = GroupKey {
+        id: "7001".into(),
+        group_type: GroupType::Advanced,
+        owner: Some("alice".into()),
+    };
+    let create = request(GroupType::Advanced, None);
+    texts.push(format!("{:?}", netease.create_group(&create).await));
+    texts.push(format!(
+        "{:?}",
+        netease.get_groups(std::slice::from_ref(&team)).await
+    ));
+    texts.push(format!("{:?}", netease.transfer_owner(&team, "bob").await));
+    secrets.push(APP_SECRET.to_string());
+
+    for text in &texts {
+        assert_hidden(text, &secrets, text);
+    }
+    assert!(texts.iter().any(|t| t.contains("[redacted]")), "{texts:?}");
+    assert_hidden(&log.text(), &secrets, "the log");
 }

@@ -23,7 +23,7 @@ use super::port::{Cluster, Purpose};
 use super::status::{self, Report, StatusWriter};
 use crate::api::{ChatGroup, ChatGroupSpec, ChatGroupStatus, ClaimHolder, GroupState, RecordedApp};
 use crate::provider::validate::{validate_attributes, validate_type_for};
-use crate::provider::{AppIdentity, GroupKey, GroupProvider, GroupType, Lookup};
+use crate::provider::{scrub_text, AppIdentity, GroupKey, GroupProvider, GroupType, Lookup};
 use crate::{Error, Result};
 
 /// Steps one reconcile takes at most; a decision that needs more is retried later.
@@ -406,7 +406,7 @@ impl<'a> GroupReconcile<'a> {
         if matches!(error, Error::CreatePending { .. }) {
             return; // progress, reported in conditions; not worth a Warning each time
         }
-        let mut note = error.to_string();
+        let mut note = scrub_text(&error.to_string());
         if self.deleting() {
             note.push_str("; the group is kept until the disband is confirmed (set spec.deletionPolicy: Orphan to release the object without disbanding)");
         }

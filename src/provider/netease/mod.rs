@@ -111,6 +111,12 @@ impl NeteaseClient {
         }
     }
 
+    /// `text` from the provider with this app's AppSecret, and anything shaped like a
+    /// credential, removed.
+    pub(crate) fn scrub(&self, text: &str) -> String {
+        scrub(text, &[self.config.app_secret.expose()])
+    }
+
     pub(crate) fn rejected(&self, operation: Operation, error: &ConfigError) -> ProviderError {
         ProviderError::refused(ProviderKind::NetEase, operation, error)
     }

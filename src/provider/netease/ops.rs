@@ -83,7 +83,9 @@ impl NeteaseClient {
             };
             let info = CallInfo {
                 code,
-                message: format!("could not add {who} as a member before the transfer"),
+                message: self.scrub(&format!(
+                    "could not add {who} as a member before the transfer"
+                )),
                 ..reply.info
             };
             return Err(self.error(op, class, info));
@@ -156,7 +158,7 @@ impl GroupProvider for NeteaseClient {
         let mut info = reply.info;
         let failed = wire::failed_list(&reply.data);
         if !failed.is_empty() {
-            info.message = format!("team created; failed_list: {}", failed.join(", "));
+            info.message = self.scrub(&format!("team created; failed_list: {}", failed.join(", ")));
         }
         Ok(CreateOutcome::Created { group_id, info })
     }

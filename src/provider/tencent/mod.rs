@@ -122,6 +122,12 @@ impl TencentClient {
         }
     }
 
+    /// `text` from the provider with this app's key, and anything shaped like a
+    /// credential, removed.
+    pub(crate) fn scrub(&self, text: &str) -> String {
+        scrub(text, &[self.config.secret_key.expose()])
+    }
+
     /// A request refused before sending (invalid spec, wrong group type).
     pub(crate) fn rejected(&self, operation: Operation, error: &ConfigError) -> ProviderError {
         ProviderError::refused(ProviderKind::Tencent, operation, error)

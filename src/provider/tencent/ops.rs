@@ -93,7 +93,7 @@ impl TencentClient {
             .unwrap_or_default();
         let info = CallInfo {
             code,
-            message: message.to_string(),
+            message: self.scrub(message),
             request_id: request_id.clone(),
         };
         match classify(code) {
