@@ -43,6 +43,16 @@ pub(crate) fn within(
     }
 }
 
+/// A provider's message for a failing code, or a placeholder when it gave none, so
+/// a reported error always says something.
+pub(crate) fn described(failing: bool, message: String) -> String {
+    if failing && message.trim().is_empty() {
+        "the provider gave no message".to_string()
+    } else {
+        message
+    }
+}
+
 /// The error of a call that gave up waiting out throttles.
 pub(crate) fn gave_up(last_throttle: Option<CallInfo>, waited: std::time::Duration) -> CallInfo {
     let mut info = last_throttle.unwrap_or(CallInfo {

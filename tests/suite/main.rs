@@ -9,6 +9,7 @@ mod netease_support;
 mod tencent_support;
 
 mod crds_are_current;
+mod fuzz_provider;
 mod layers;
 mod provider_codes;
 mod provider_config;

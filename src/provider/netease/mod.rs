@@ -237,7 +237,7 @@ fn parse_envelope(body: Value, trace_id: String, secrets: &[&str]) -> Result<Rep
     let message = body.get("msg").and_then(Value::as_str).unwrap_or_default();
     let info = CallInfo {
         code,
-        message: scrub(message, secrets),
+        message: http::described(code != 200, scrub(message, secrets)),
         request_id: Some(trace_id),
     };
     let data = body.get("data").cloned().unwrap_or(Value::Null);

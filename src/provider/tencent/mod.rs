@@ -266,7 +266,7 @@ fn parse_envelope(body: Value, secrets: &[&str]) -> Result<Reply, CallInfo> {
         .unwrap_or_default();
     let info = CallInfo {
         code,
-        message: scrub(message, secrets),
+        message: http::described(code != 0, scrub(message, secrets)),
         request_id,
     };
     Ok(Reply { code, info, body })
