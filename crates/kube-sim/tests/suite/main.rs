@@ -14,6 +14,7 @@ mod crd_cleanup;
 mod discovery;
 mod errors;
 mod faults_log;
+mod fuzz;
 mod kube_rs;
 mod kubectl;
 mod list_watch;
