@@ -2,7 +2,7 @@
 # Installs the external tools the tests check the project against, idempotently:
 # a Python virtualenv at .venv with the official Tencent signer (tls-sig-api-v2),
 # Helm's own code (helm-sdkpy) and the official Prometheus parser (prometheus-client),
-# and a real Lua 5.4 interpreter for the Argo CD health check.
+# a real Lua 5.4 interpreter for the Argo CD health check, and Prometheus's promtool.
 # Quiet when everything is present; any failure stops with an error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,3 +52,15 @@ if ! command -v lua5.4 >/dev/null 2>&1; then
     { cat "$log" >&2; fail "apt-get install lua5.4 failed"; }
 fi
 lua5.4 -e 'assert(_VERSION == "Lua 5.4")' || fail "lua5.4 does not run"
+
+# Prometheus's own promtool checks and unit-tests the chart's alert rules.
+if ! command -v promtool >/dev/null 2>&1; then
+  command -v apt-get >/dev/null 2>&1 ||
+    fail "promtool is not on PATH and apt-get is unavailable; install Prometheus"
+  log="$(mktemp)"
+  trap 'rm -f "$log"' EXIT
+  apt-get update -qq >"$log" 2>&1 || { cat "$log" >&2; fail "apt-get update failed"; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >"$log" 2>&1 ||
+    { cat "$log" >&2; fail "apt-get install prometheus failed"; }
+fi
+promtool --version >/dev/null 2>&1 || fail "promtool does not run"

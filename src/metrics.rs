@@ -9,7 +9,7 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
@@ -41,6 +41,7 @@ pub struct Metrics {
     reconcile_errors: Family<ReasonLabels, Counter>,
     reconcile_duration: Histogram,
     provider_calls: Family<CallLabels, Counter>,
+    leader: Gauge,
 }
 
 impl Metrics {
@@ -51,8 +52,14 @@ impl Metrics {
             reconcile_errors: Family::default(),
             reconcile_duration: Histogram::new(exponential_buckets(0.005, 2.0, 14)),
             provider_calls: Family::default(),
+            leader: Gauge::default(),
         };
         let registry = registry.sub_registry_with_prefix("chatgroup");
+        registry.register(
+            "leader",
+            "1 while this replica runs the controllers (it holds the lease, or leader election is off)",
+            metrics.leader.clone(),
+        );
         registry.register(
             "reconciles",
             "ChatGroup reconciles by result",
@@ -91,6 +98,13 @@ impl Metrics {
                 .inc();
         }
         self.reconcile_duration.observe(took.as_secs_f64());
+    }
+}
+
+impl Metrics {
+    /// Whether this replica runs the controllers now.
+    pub fn leading(&self, leading: bool) {
+        self.leader.set(i64::from(leading));
     }
 }
 
@@ -146,12 +160,29 @@ impl Collector for ScrapeTimeCollector {
                 }
             }
         }
+        let groups = self.groups.state();
         let mut counts: std::collections::BTreeMap<&'static str, i64> =
             Lifecycle::ALL.iter().map(|s| (s.as_str(), 0)).collect();
-        for group in self.groups.state() {
+        for group in &groups {
             *counts
                 .entry(Lifecycle::of(group.status.as_ref()).as_str())
                 .or_default() += 1;
+        }
+        let attention = Attention::of(&groups, k8s_openapi::jiff::Timestamp::now());
+        for (name, help, value) in [
+            (
+                "chatgroup_oldest_deletion_seconds",
+                "Age of the oldest ChatGroup being deleted (its finalizer held until the disband is confirmed); 0 when none is",
+                attention.oldest_deletion_seconds,
+            ),
+            (
+                "chatgroup_stalled_groups",
+                "ChatGroups with Stalled=True (a terminal error: they wait for a change)",
+                attention.stalled,
+            ),
+        ] {
+            let gauge = ConstGauge::new(value);
+            gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
         }
         let probe = ConstGauge::new(0i64);
         let mut family = encoder.encode_descriptor(
@@ -164,5 +195,92 @@ impl Collector for ScrapeTimeCollector {
             ConstGauge::new(count).encode(family.encode_family(&[("state", state)])?)?;
         }
         Ok(())
+    }
+}
+
+/// What needs a person, over all ChatGroups: no label per object, so the alerts say
+/// where to look (Events) instead.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Attention {
+    oldest_deletion_seconds: i64,
+    stalled: i64,
+}
+
+impl Attention {
+    fn of(groups: &[Arc<ChatGroup>], now: k8s_openapi::jiff::Timestamp) -> Attention {
+        let oldest_deletion_seconds = groups
+            .iter()
+            .filter_map(|g| g.metadata.deletion_timestamp.as_ref())
+            .map(|t| now.duration_since(t.0).as_secs().max(0))
+            .max()
+            .unwrap_or(0);
+        let stalled = groups
+            .iter()
+            .filter(|g| {
+                let conditions = g.status.as_ref().map(|s| s.conditions.as_slice());
+                conditions
+                    .and_then(|c| crate::api::conditions::find(c, crate::api::conditions::STALLED))
+                    .is_some_and(|c| c.status == "True")
+            })
+            .count() as i64;
+        Attention {
+            oldest_deletion_seconds,
+            stalled,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::conditions::{self, Desired, STALLED};
+    use crate::api::ChatGroupStatus;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    use k8s_openapi::jiff::{SignedDuration, Timestamp};
+
+    fn deleted(ago: i64, now: Timestamp) -> Arc<ChatGroup> {
+        let mut group = ChatGroup::test().named(&format!("d{ago}")).build();
+        group.metadata.deletion_timestamp = Some(Time(now - SignedDuration::from_secs(ago)));
+        Arc::new(group)
+    }
+
+    fn stalled() -> Arc<ChatGroup> {
+        let status = ChatGroupStatus {
+            conditions: conditions::merge(
+                &[],
+                &[Desired::new(STALLED, true, "ProviderRejected", "")],
+                Some(1),
+                &Time(Timestamp::now()),
+            ),
+            ..ChatGroupStatus::default()
+        };
+        Arc::new(ChatGroup::test().named("s").with_status(status).build())
+    }
+
+    #[test]
+    fn attention_counts_stalled_groups_and_the_oldest_deletion() {
+        let now = Timestamp::now();
+        let cases = [
+            ("nothing", vec![], Attention::default()),
+            (
+                "two deletions: the oldest counts",
+                vec![deleted(30, now), deleted(700, now)],
+                Attention {
+                    oldest_deletion_seconds: 700,
+                    stalled: 0,
+                },
+            ),
+            (
+                "a stalled group beside an active one",
+                vec![stalled(), Arc::new(ChatGroup::test().build())],
+                Attention {
+                    oldest_deletion_seconds: 0,
+                    stalled: 1,
+                },
+            ),
+        ];
+        for (case, groups, expected) in cases {
+            assert_eq!(Attention::of(&groups, now), expected, "{case}");
+        }
     }
 }

@@ -293,6 +293,8 @@ fn run_controllers(
             providers,
             metrics,
         } = parts;
+        let leading = metrics.clone();
+        leading.leading(true);
         let wc = watcher::Config::default();
         let providers_api: Api<ChatProvider> = scoped(&client, &settings.namespace);
         let provider_controller = Controller::new(providers_api.clone(), wc.clone());
@@ -337,6 +339,7 @@ fn run_controllers(
             .for_each(|_| async {});
         let drift = drift::run(ctx.clone(), drift_tx, shutdown);
         tokio::join!(groups, providers, drift, secrets);
+        leading.leading(false);
     }
     .boxed()
 }

@@ -493,6 +493,45 @@ async fn the_service_monitor_is_created_when_enabled() {
     );
 }
 
+#[tokio::test]
+async fn the_prometheus_rule_carries_exactly_the_checked_alerts_when_enabled() {
+    let (_sim, client, dir) = start_sim().await;
+    let crd: CustomResourceDefinition = serde_json::from_value(json!({
+        "metadata": {"name": "prometheusrules.monitoring.coreos.com"},
+        "spec": {"group": "monitoring.coreos.com", "scope": "Namespaced",
+            "names": {"plural": "prometheusrules", "singular": "prometheusrule", "kind": "PrometheusRule"},
+            "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema":
+                {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
+    }))
+    .expect("crd");
+    Api::<CustomResourceDefinition>::all(client.clone())
+        .create(&PostParams::default(), &crd)
+        .await
+        .expect("create CRD");
+    let resource = ApiResource {
+        group: "monitoring.coreos.com".into(),
+        version: "v1".into(),
+        api_version: "monitoring.coreos.com/v1".into(),
+        kind: "PrometheusRule".into(),
+        plural: "prometheusrules".into(),
+    };
+    let rules: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+    let values =
+        json!({"metrics": {"prometheusRule": {"enabled": true, "labels": {"release": "prom"}}}});
+    helm_install(&dir, values).await.expect("install");
+    let list = rules.list(&ListParams::default()).await.expect("list");
+    assert_eq!(list.items.len(), 1);
+    let rule = &list.items[0];
+    let labels = rule.metadata.labels.clone().unwrap_or_default();
+    assert_eq!(labels.get("release").map(String::as_str), Some("prom"));
+    let checked = std::fs::read_to_string(chart_dir().join("files/alerts.yaml")).expect("rules");
+    let checked: serde_json::Value = serde_norway::from_str(&checked).expect("YAML");
+    assert_eq!(
+        rule.data["spec"], checked,
+        "the object holds the promtool-checked rules"
+    );
+}
+
 /// Every request the operator makes in a representative end-to-end run (both
 /// providers; create, update, a retried failure, credential rotation, disband,
 /// delete; leader election on) is allowed by the chart's default rules, and every

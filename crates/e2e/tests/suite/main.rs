@@ -3,6 +3,7 @@
 
 mod admission;
 mod adoption;
+mod alerts;
 mod claims;
 mod crash;
 mod crd_deletion;

@@ -135,6 +135,26 @@ fn check_budgets(scrape: &Scrape) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Every metric the chart's alert rules read is exported; the alerts' own gauges read
+/// "nothing to worry about" in a healthy run.
+fn check_alert_metrics(scrape: &Scrape) -> anyhow::Result<()> {
+    let read = crate::alerts::metrics_in_rules();
+    ensure!(read.len() >= 6, "{read:?}");
+    for name in &read {
+        let family = name.strip_suffix("_total").unwrap_or(name);
+        scrape
+            .family(family)
+            .with_context(|| format!("the alert rules read {name}"))?;
+    }
+    ensure!(
+        scrape.sum("chatgroup_leader", &[]) == 1.0,
+        "this replica leads"
+    );
+    ensure!(scrape.sum("chatgroup_oldest_deletion_seconds", &[]) == 0.0);
+    ensure!(scrape.sum("chatgroup_stalled_groups", &[]) == 0.0);
+    Ok(())
+}
+
 #[tokio::test]
 async fn metrics_pass_the_official_prometheus_parser_and_count_the_work() -> anyhow::Result<()> {
     let addr = super::support::free_addr()?;
@@ -166,6 +186,7 @@ async fn metrics_pass_the_official_prometheus_parser_and_count_the_work() -> any
     })
     .await?;
     check_no_secret(&scrape)?;
+    check_alert_metrics(&scrape)?;
 
     let tombstone = manifest(Side::Tencent, &name(Side::Tencent), "state: disbanded\n");
     env.apply_group(&tombstone).await?;
