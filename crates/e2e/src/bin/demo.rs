@@ -29,7 +29,7 @@ fn show(step: &str, group: &ChatGroup) {
 }
 
 async fn lifecycle(env: &Env, side: Side) -> anyhow::Result<()> {
-    let name = format!("demo-{side:?}").to_lowercase();
+    let name = format!("demo-{}", side.provider());
     let owner = if side == Side::Netease {
         "owner: alice\n"
     } else {
@@ -39,7 +39,7 @@ async fn lifecycle(env: &Env, side: Side) -> anyhow::Result<()> {
         let spec = format!("name: {title}\nintroduction: Created by the demo\n{owner}{extra}");
         fixtures::group(&name, side.provider(), side.group_type(), &spec)
     };
-    println!("\n######## {side:?} ########");
+    println!("\n######## {} ########", side.provider());
 
     env.apply_group(&manifest("Ops room", "")).await?;
     let group = env
@@ -49,8 +49,10 @@ async fn lifecycle(env: &Env, side: Side) -> anyhow::Result<()> {
     let id = group_id(&group).unwrap_or_default();
     if let Some(on_provider) = env.sim_group(side, &id) {
         println!(
-            "   on the provider: id {} name {:?} owner {:?}",
-            on_provider.id, on_provider.name, on_provider.owner
+            "   on the provider: id {}, name \"{}\", owner {}",
+            on_provider.id,
+            on_provider.name,
+            on_provider.owner.as_deref().unwrap_or("(none)")
         );
     }
 
@@ -65,7 +67,7 @@ async fn lifecycle(env: &Env, side: Side) -> anyhow::Result<()> {
     show("renamed: one update call", &group);
     if let Some(on_provider) = env.sim_group(side, &id) {
         println!(
-            "   on the provider: name {:?}  (update calls: {})",
+            "   on the provider: name \"{}\"  (update calls: {})",
             on_provider.name,
             env.executed(side, Op::Update)
         );

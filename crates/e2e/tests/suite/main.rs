@@ -8,6 +8,7 @@ mod claims;
 mod crash;
 mod crd_deletion;
 mod credentials;
+mod demo;
 mod duplicates;
 mod faults;
 mod gitops;
