@@ -8,6 +8,8 @@ mod leader;
 mod metrics;
 #[path = "operations/probes.rs"]
 mod probes;
+#[path = "operations/prometheus.rs"]
+mod prometheus;
 #[path = "operations/shutdown.rs"]
 mod shutdown;
 #[path = "operations/support.rs"]
