@@ -42,6 +42,7 @@ pub struct Metrics {
     reconcile_duration: Histogram,
     provider_calls: Family<CallLabels, Counter>,
     leader: Gauge,
+    disband_budget: Gauge,
 }
 
 impl Metrics {
@@ -53,12 +54,18 @@ impl Metrics {
             reconcile_duration: Histogram::new(exponential_buckets(0.005, 2.0, 14)),
             provider_calls: Family::default(),
             leader: Gauge::default(),
+            disband_budget: Gauge::default(),
         };
         let registry = registry.sub_registry_with_prefix("chatgroup");
         registry.register(
             "leader",
             "1 while this replica runs the controllers (it holds the lease, or leader election is off)",
             metrics.leader.clone(),
+        );
+        registry.register(
+            "disband_budget_per_hour",
+            "Disbands allowed per hour across the operator (--max-disbands-per-hour; 0: unlimited)",
+            metrics.disband_budget.clone(),
         );
         registry.register(
             "reconciles",
@@ -102,6 +109,11 @@ impl Metrics {
 }
 
 impl Metrics {
+    /// The blast-radius guard's hourly budget (0: unlimited).
+    pub fn disband_budget(&self, per_hour: u32) {
+        self.disband_budget.set(i64::from(per_hour));
+    }
+
     /// Whether this replica runs the controllers now.
     pub fn leading(&self, leading: bool) {
         self.leader.set(i64::from(leading));

@@ -75,6 +75,7 @@ impl Operator {
         }
         check_crds(client.clone(), settings.namespace.clone()).await?;
         let metrics = Arc::new(Metrics::register(registry));
+        metrics.disband_budget(settings.max_disbands_per_hour.map_or(0, |n| n.get()));
         let providers = Providers::new(client.clone(), metrics.clone())
             .with_secret_refresh(settings.secret_refresh);
         let group_controller = group_controller(&client, &settings);

@@ -33,20 +33,41 @@ fn promtool_accepts_the_rules_and_their_unit_tests_pass() {
     assert!(tested.contains("SUCCESS"), "{tested}");
 }
 
-/// Metric names in the rules' expressions.
+/// The operator's metric names in a PromQL expression.
+fn metric_names(expr: &str, names: &mut std::collections::BTreeSet<String>) {
+    let mut rest = expr;
+    while let Some(at) = rest.find("chatgroup_") {
+        let name: String = rest[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        rest = &rest[at + name.len()..];
+        names.insert(name);
+    }
+}
+
+/// Metric names in the alert rules' expressions.
 pub fn metrics_in_rules() -> std::collections::BTreeSet<String> {
     let rules = std::fs::read_to_string(chart_dir().join("files/alerts.yaml")).expect("rules");
     let parsed: serde_json::Value = serde_norway::from_str(&rules).expect("YAML");
     let mut names = std::collections::BTreeSet::new();
     for rule in parsed["groups"][0]["rules"].as_array().expect("rules") {
-        let mut rest = rule["expr"].as_str().expect("expr");
-        while let Some(at) = rest.find("chatgroup_") {
-            let name: String = rest[at..]
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
-            rest = &rest[at + name.len()..];
-            names.insert(name);
+        metric_names(rule["expr"].as_str().expect("expr"), &mut names);
+    }
+    names
+}
+
+/// Metric names in the dashboard's queries (the file must be valid JSON).
+pub fn metrics_in_dashboard() -> std::collections::BTreeSet<String> {
+    let text =
+        std::fs::read_to_string(chart_dir().join("files/dashboard.json")).expect("dashboard");
+    let dashboard: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    let mut names = std::collections::BTreeSet::new();
+    for panel in dashboard["panels"].as_array().expect("panels") {
+        let targets = panel["targets"].as_array().expect("targets");
+        assert!(!targets.is_empty(), "panel {} has no query", panel["title"]);
+        for target in targets {
+            metric_names(target["expr"].as_str().expect("expr"), &mut names);
         }
     }
     names

@@ -11,7 +11,7 @@ pub mod support;
 use std::collections::BTreeSet;
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
@@ -530,6 +530,41 @@ async fn the_prometheus_rule_carries_exactly_the_checked_alerts_when_enabled() {
         rule.data["spec"], checked,
         "the object holds the promtool-checked rules"
     );
+}
+
+#[tokio::test]
+async fn the_grafana_dashboard_is_a_labelled_config_map_when_enabled() {
+    let (_sim, client, dir) = start_sim().await;
+    let configmaps = Api::<ConfigMap>::namespaced(client.clone(), RELEASE_NS);
+    helm_install(&dir, json!({})).await.expect("install");
+    let name = format!("{FULLNAME}-dashboard");
+    assert!(
+        configmaps.get_opt(&name).await.expect("get").is_none(),
+        "off by default"
+    );
+
+    let (_sim, client, dir) = start_sim().await;
+    let configmaps = Api::<ConfigMap>::namespaced(client.clone(), RELEASE_NS);
+    helm_install(&dir, json!({"grafanaDashboard": {"enabled": true}}))
+        .await
+        .expect("install");
+    let map = configmaps
+        .get(&name)
+        .await
+        .expect("the dashboard ConfigMap");
+    let labels = map.metadata.labels.unwrap_or_default();
+    assert_eq!(
+        labels.get("grafana_dashboard").map(String::as_str),
+        Some("1")
+    );
+    let json = map.data.unwrap_or_default()["chatgroup-operator.json"].clone();
+    let shipped = std::fs::read_to_string(chart_dir().join("files/dashboard.json")).expect("file");
+    let parsed: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+    assert_eq!(
+        parsed,
+        serde_json::from_str::<serde_json::Value>(&shipped).unwrap()
+    );
+    assert_eq!(parsed["title"], "chatgroup-operator");
 }
 
 /// Every request the operator makes in a representative end-to-end run (both

@@ -135,16 +135,23 @@ fn check_budgets(scrape: &Scrape) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every metric the chart's alert rules read is exported; the alerts' own gauges read
-/// "nothing to worry about" in a healthy run.
+/// Every metric the chart's alert rules and dashboard read is exported; the alerts'
+/// own gauges read "nothing to worry about" in a healthy run.
 fn check_alert_metrics(scrape: &Scrape) -> anyhow::Result<()> {
-    let read = crate::alerts::metrics_in_rules();
-    ensure!(read.len() >= 6, "{read:?}");
-    for name in &read {
-        let family = name.strip_suffix("_total").unwrap_or(name);
+    let rules = crate::alerts::metrics_in_rules();
+    let dashboard = crate::alerts::metrics_in_dashboard();
+    ensure!(
+        rules.len() >= 6 && dashboard.len() >= 9,
+        "{rules:?} {dashboard:?}"
+    );
+    for name in rules.iter().chain(&dashboard) {
+        let family = ["_total", "_bucket"]
+            .iter()
+            .find_map(|suffix| name.strip_suffix(suffix))
+            .unwrap_or(name);
         scrape
             .family(family)
-            .with_context(|| format!("the alert rules read {name}"))?;
+            .with_context(|| format!("the alert rules or the dashboard read {name}"))?;
     }
     ensure!(
         scrape.sum("chatgroup_leader", &[]) == 1.0,

@@ -2,6 +2,7 @@
 //! scrapes the operator while a deletion is blocked, and raises the stuck-deletion
 //! alert. The shipped threshold is 30 minutes; the copy loaded here lowers only that
 //! number, so the alert goes pending within seconds (its `for: 5m` keeps it there).
+//! The same Prometheus accepts every query of the shipped Grafana dashboard.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -111,6 +112,25 @@ async fn prometheus_raises_the_stuck_deletion_alert_from_the_shipped_rules() -> 
     for quiet in ["ChatGroupOperatorAbsent", "ChatGroupNoLeader"] {
         ensure!(alert_state(web, quiet).await.is_none(), "{quiet} raised");
     }
+    // Every dashboard query is one Prometheus accepts.
+    let dashboard = std::fs::read_to_string(
+        workspace().join("charts/chatgroup-operator/files/dashboard.json"),
+    )?;
+    let dashboard: serde_json::Value = serde_json::from_str(&dashboard)?;
+    for panel in dashboard["panels"].as_array().context("panels")? {
+        for target in panel["targets"].as_array().context("targets")? {
+            let expr = target["expr"].as_str().context("expr")?;
+            let (status, body) = http_get(
+                web,
+                &format!("/api/v1/query?query={}", percent_encoded(expr)),
+            )
+            .await?;
+            ensure!(
+                status == 200 && body.contains("\"success\""),
+                "{expr}: {status} {body}"
+            );
+        }
+    }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
@@ -119,4 +139,17 @@ fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!("chatgroup-prometheus-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
+}
+
+/// `text` with every byte but ASCII letters and digits percent-encoded, for a query.
+fn percent_encoded(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
