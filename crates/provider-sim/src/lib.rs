@@ -13,4 +13,4 @@ mod types;
 pub use netease::{netease_checksum, NeteaseSim, NeteaseSimConfig};
 pub use tencent::usersig::{gen_usersig, verify_usersig};
 pub use tencent::{TencentSim, TencentSimConfig};
-pub use types::{Fault, FaultKind, RecordedCall, SimGroup};
+pub use types::{Fault, FaultKind, RecordedCall, SimGroup, LISTING_PATH};

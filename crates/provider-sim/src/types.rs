@@ -55,8 +55,12 @@ fn redact_usersig(query: &str) -> String {
         .join("&")
 }
 
+/// The simulator-only, read-only route that lists every group a simulator holds, for
+/// people trying the operator by hand (the real services have no such path).
+pub const LISTING_PATH: &str = "/sim/groups";
+
 /// A group (Tencent) or team (NetEase) as the simulator stores it.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct SimGroup {
     pub id: String,
     /// Tencent `Type` ("Public", ...); NetEase team_type "1" | "2".

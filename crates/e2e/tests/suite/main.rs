@@ -21,4 +21,5 @@ mod operations;
 mod ownership;
 mod ownership_more;
 mod recovery;
+mod sandbox;
 mod tencent_marker;

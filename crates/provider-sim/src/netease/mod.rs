@@ -94,6 +94,7 @@ impl NeteaseSim {
             joined_order: Mutex::new(JoinedTeamsOrder::default()),
         });
         let router = Router::new()
+            .route(crate::types::LISTING_PATH, axum::routing::get(listing))
             .fallback(dispatch::handle)
             .with_state(inner.clone());
         let server = ServerHandle::start(router, port).await?;
@@ -167,4 +168,12 @@ impl std::fmt::Debug for NeteaseSim {
             .field("base_url", &self.base_url())
             .finish()
     }
+}
+
+/// `GET /sim/groups`: every team the simulator holds (read-only; no real endpoint).
+async fn listing(
+    axum::extract::State(inner): axum::extract::State<Arc<NeteaseInner>>,
+) -> axum::Json<Vec<SimGroup>> {
+    let state = lock(&inner.state);
+    axum::Json(state.teams.values().map(|t| t.g.clone()).collect())
 }

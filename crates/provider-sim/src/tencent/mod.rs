@@ -92,6 +92,7 @@ impl TencentSim {
             state: Mutex::new(TencentState::default()),
         });
         let router = Router::new()
+            .route(crate::types::LISTING_PATH, axum::routing::get(listing))
             .fallback(dispatch::handle)
             .with_state(inner.clone());
         let server = ServerHandle::start(router, port).await?;
@@ -161,4 +162,12 @@ impl std::fmt::Debug for TencentSim {
             .field("base_url", &self.base_url())
             .finish()
     }
+}
+
+/// `GET /sim/groups`: every group the simulator holds (read-only; no real endpoint).
+async fn listing(
+    axum::extract::State(inner): axum::extract::State<Arc<TencentInner>>,
+) -> axum::Json<Vec<SimGroup>> {
+    let state = lock(&inner.state);
+    axum::Json(state.groups.values().map(|tg| tg.g.clone()).collect())
 }
