@@ -51,7 +51,7 @@ pub async fn reconcile(chat_provider: Arc<ChatProvider>, ctx: Arc<Context>) -> R
     }
     match resolved {
         Ok(_) => Ok(Action::await_change()),
-        // A missing Secret shows up as a Secret event; this retry is a safety net.
+        // Secrets are not watched: a fixed Secret is seen on this retry.
         Err(_) => Ok(Action::requeue(Duration::from_secs(60))),
     }
 }

@@ -95,7 +95,22 @@ pub fn apply_report(
     now: &Time,
 ) {
     let wanted = desired_conditions(report, status);
+    let kept_ready = match report {
+        Report::Failed {
+            keep_ready: true, ..
+        } => conditions::find(&status.conditions, READY)
+            .filter(|c| c.status == "True")
+            .map(|c| c.observed_generation),
+        _ => None,
+    };
     status.conditions = conditions::merge(&status.conditions, &wanted, generation, now);
+    // A Ready kept through a failure speaks for the generation it was earned on, so
+    // `kubectl wait --for=condition=Ready` does not take it for the new spec.
+    if let Some(earned) = kept_ready {
+        if let Some(ready) = status.conditions.iter_mut().find(|c| c.type_ == READY) {
+            ready.observed_generation = earned;
+        }
+    }
     status.observed_generation = generation;
     status.last_error = match report {
         Report::Failed { error, .. } => last_error(error).or_else(|| status.last_error.take()),
@@ -339,6 +354,12 @@ mod tests {
         assert_eq!(get(&status, READY).status, "True");
         assert_eq!(get(&status, READY).reason, "Available");
         assert_eq!(get(&status, SYNCED).status, "False");
+        assert_eq!(
+            get(&status, READY).observed_generation,
+            Some(1),
+            "the kept Ready speaks for the generation it was earned on"
+        );
+        assert_eq!(get(&status, SYNCED).observed_generation, Some(2));
     }
 
     #[test]

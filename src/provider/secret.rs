@@ -58,8 +58,8 @@ const REDACTED: &str = "[redacted]";
 
 /// What a credential looks like in a text that does not know the credential itself:
 /// a URL's query string (a Tencent UserSig travels there), a sensitive name followed
-/// by a value, a run of 32 or more hex digits (an AppSecret, a CheckSum, a Tencent
-/// key), a run of 100 or more UserSig characters.
+/// by a value, 40 or 64 hex digits standing alone (a CheckSum, a Tencent key), a run
+/// of 100 or more UserSig characters.
 static PATTERNS: LazyLock<[(Regex, &'static str); 4]> = LazyLock::new(|| {
     let rule =
         |pattern: &str, with: &'static str| (Regex::new(pattern).expect("a valid pattern"), with);
@@ -69,7 +69,12 @@ static PATTERNS: LazyLock<[(Regex, &'static str); 4]> = LazyLock::new(|| {
             r#"(?i)\b(user_?sig|check_?sum|app_?secret|secret_?key|secret|key)(["']?\s*[:=]\s*["']?)[^\s"',;&}]+"#,
             "${1}${2}[redacted]",
         ),
-        rule(r"\b[0-9A-Fa-f]{32,}\b", REDACTED),
+        // A CheckSum (40) or a Tencent key (64) standing alone; object names built on
+        // a hash (`tencent-<40 hex>`) are not credentials.
+        rule(
+            r"(^|[^0-9A-Za-z_./-])([0-9A-Fa-f]{64}|[0-9A-Fa-f]{40})\b",
+            "${1}[redacted]",
+        ),
         rule(r"[A-Za-z0-9*_\-]{100,}", REDACTED),
     ]
 });
@@ -119,6 +124,14 @@ mod tests {
                 "key [redacted] rejected",
             ),
             ("team 1234567 not found", "team 1234567 not found"),
+            (
+                "ChatGroupClaim tencent-0123456789abcdef0123456789abcdef01234567 is held",
+                "ChatGroupClaim tencent-0123456789abcdef0123456789abcdef01234567 is held",
+            ),
+            (
+                "sum d8f433adc37ba88a9e831ce4b6dece5815d2e060.",
+                "sum [redacted].",
+            ),
             (
                 "request id 7c1d8a2e-5b4f-4c3a-9e2d-1f0a6b8c9d7e",
                 "request id 7c1d8a2e-5b4f-4c3a-9e2d-1f0a6b8c9d7e",
