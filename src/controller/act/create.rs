@@ -193,7 +193,12 @@ impl GroupReconcile<'_> {
             self.status.duplicate_watch = Some(watch);
         }
         self.status.pending_create = None;
-        self.write().await?;
+        // A group this reconcile's own create made is written with the conditions
+        // that follow (a failure report writes it too); one found or adopted is
+        // written now, before anything else is asked of it.
+        if !self.known.created {
+            self.write().await?;
+        }
         let (reason, note) = match origin {
             GroupOrigin::Adopted => ("Adopted", format!("adopted group {id}")),
             GroupOrigin::Created if self.known.created => {

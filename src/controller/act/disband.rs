@@ -57,7 +57,9 @@ impl GroupReconcile<'_> {
         self.status.create_pending_since = None;
         self.status.pending_create = None;
         self.status.disbanded_at = Some(status::now());
-        self.write().await?;
+        // Written with the conditions in one write; should releasing the claims fail,
+        // the failure report writes it. Lost before either, the next attempt's disband
+        // finds the group gone.
         self.release_claims().await?;
         self.finish(Report::Disbanded).await
     }

@@ -23,3 +23,4 @@ mod ownership_more;
 mod recovery;
 mod sandbox;
 mod tencent_marker;
+mod writes;
