@@ -448,26 +448,7 @@ async fn helm_installs_the_generated_crds() {
 #[tokio::test]
 async fn the_service_monitor_is_created_when_enabled() {
     let (_sim, client, dir) = start_sim().await;
-    let crd: CustomResourceDefinition = serde_json::from_value(json!({
-        "metadata": {"name": "servicemonitors.monitoring.coreos.com"},
-        "spec": {"group": "monitoring.coreos.com", "scope": "Namespaced",
-            "names": {"plural": "servicemonitors", "singular": "servicemonitor", "kind": "ServiceMonitor"},
-            "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema":
-                {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
-    }))
-    .expect("crd");
-    Api::<CustomResourceDefinition>::all(client.clone())
-        .create(&PostParams::default(), &crd)
-        .await
-        .expect("create CRD");
-    let resource = ApiResource {
-        group: "monitoring.coreos.com".into(),
-        version: "v1".into(),
-        api_version: "monitoring.coreos.com/v1".into(),
-        kind: "ServiceMonitor".into(),
-        plural: "servicemonitors".into(),
-    };
-    let monitors: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+    let monitors = monitoring_api(&client, "ServiceMonitor", "servicemonitors").await;
     let values = json!({"metrics": {"serviceMonitor": {"enabled": true, "interval": "15s", "labels": {"release": "prom"}}}});
     helm_install(&dir, values).await.expect("install");
     let list = monitors.list(&ListParams::default()).await.expect("list");
@@ -496,26 +477,7 @@ async fn the_service_monitor_is_created_when_enabled() {
 #[tokio::test]
 async fn the_prometheus_rule_carries_exactly_the_checked_alerts_when_enabled() {
     let (_sim, client, dir) = start_sim().await;
-    let crd: CustomResourceDefinition = serde_json::from_value(json!({
-        "metadata": {"name": "prometheusrules.monitoring.coreos.com"},
-        "spec": {"group": "monitoring.coreos.com", "scope": "Namespaced",
-            "names": {"plural": "prometheusrules", "singular": "prometheusrule", "kind": "PrometheusRule"},
-            "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema":
-                {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
-    }))
-    .expect("crd");
-    Api::<CustomResourceDefinition>::all(client.clone())
-        .create(&PostParams::default(), &crd)
-        .await
-        .expect("create CRD");
-    let resource = ApiResource {
-        group: "monitoring.coreos.com".into(),
-        version: "v1".into(),
-        api_version: "monitoring.coreos.com/v1".into(),
-        kind: "PrometheusRule".into(),
-        plural: "prometheusrules".into(),
-    };
-    let rules: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+    let rules = monitoring_api(&client, "PrometheusRule", "prometheusrules").await;
     let values =
         json!({"metrics": {"prometheusRule": {"enabled": true, "labels": {"release": "prom"}}}});
     helm_install(&dir, values).await.expect("install");
@@ -688,4 +650,29 @@ async fn take_over_a_stale_claim(env: &e2e::Env, wait: std::time::Duration) {
         .expect("ready on the claimed id");
     env.delete_group("rbac-stale").await.expect("delete");
     env.wait_gone("rbac-stale", wait).await.expect("gone");
+}
+
+/// Installs a Prometheus Operator CRD (`monitoring.coreos.com/v1`, any content) and
+/// returns an API for its objects.
+async fn monitoring_api(client: &kube::Client, kind: &str, plural: &str) -> Api<DynamicObject> {
+    let crd: CustomResourceDefinition = serde_json::from_value(json!({
+        "metadata": {"name": format!("{plural}.monitoring.coreos.com")},
+        "spec": {"group": "monitoring.coreos.com", "scope": "Namespaced",
+            "names": {"plural": plural, "singular": kind.to_lowercase(), "kind": kind},
+            "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema":
+                {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
+    }))
+    .expect("crd");
+    Api::<CustomResourceDefinition>::all(client.clone())
+        .create(&PostParams::default(), &crd)
+        .await
+        .expect("create CRD");
+    let resource = ApiResource {
+        group: "monitoring.coreos.com".into(),
+        version: "v1".into(),
+        api_version: "monitoring.coreos.com/v1".into(),
+        kind: kind.into(),
+        plural: plural.into(),
+    };
+    Api::all_with(client.clone(), &resource)
 }
