@@ -42,6 +42,19 @@ if stalled ~= nil and stalled.status == "True" then
   return hs
 end
 
+-- A Ready kept through a failure speaks for the generation it was earned on: the
+-- current spec is still being applied.
+if ready ~= nil and ready.status == "True" and ready.observedGeneration ~= nil
+    and generation ~= nil and ready.observedGeneration < generation then
+  local reconciling = condition(obj.status.conditions, "Reconciling")
+  if reconciling ~= nil and reconciling.status == "True" then
+    hs.message = describe(reconciling, "Reconciling")
+  else
+    hs.message = "Applying generation " .. tostring(generation)
+  end
+  return hs
+end
+
 if ready ~= nil and ready.status == "True" then
   hs.status = "Healthy"
   hs.message = describe(ready, "Ready")

@@ -142,7 +142,8 @@ fn a_ready_group_is_healthy() {
             "Available: the group exists with the declared attributes"
         )
     );
-    let disbanded = condition("Ready", "True", "Disbanded", "the group is disbanded");
+    let mut disbanded = condition("Ready", "True", "Disbanded", "the group is disbanded");
+    disbanded["observedGeneration"] = json!(3);
     assert_eq!(
         health(&group(3, Some(3), vec![disbanded])),
         verdict("Healthy", "Disbanded: the group is disbanded")
@@ -184,6 +185,26 @@ fn a_spec_the_operator_has_not_observed_is_progressing() {
     assert_eq!(
         health(&fresh),
         verdict("Progressing", "Waiting for the operator to report status")
+    );
+}
+
+#[test]
+fn a_ready_kept_from_an_older_generation_is_progressing_while_the_new_one_is_applied() {
+    let mut kept = condition("Ready", "True", "Available", "the group exists");
+    kept["observedGeneration"] = json!(1);
+    let failed = condition("Synced", "False", "ReconcileError", "update failed");
+    let retrying = condition("Reconciling", "True", "ProviderUnavailable", "code 10002");
+    assert_eq!(
+        health(&group(
+            2,
+            Some(2),
+            vec![kept.clone(), failed.clone(), retrying]
+        )),
+        verdict("Progressing", "ProviderUnavailable: code 10002")
+    );
+    assert_eq!(
+        health(&group(2, Some(2), vec![kept, failed])),
+        verdict("Progressing", "Applying generation 2")
     );
 }
 
