@@ -5,6 +5,7 @@
 
 pub mod fixtures;
 pub mod replica;
+pub mod soak;
 
 use std::future::Future;
 use std::time::Duration;
@@ -188,6 +189,15 @@ impl Env {
         }
     }
 
+    /// Whether the operator [`start_operator`](Self::start_operator) started is still
+    /// running: it ends by itself when it fails to start (say, the API server answered
+    /// its first list with an error).
+    pub fn operator_running(&self) -> bool {
+        self.operator
+            .as_ref()
+            .is_some_and(|op| !op.task.is_finished())
+    }
+
     /// Kills the operator at once, mid-reconcile if need be, as a crash would.
     pub fn kill_operator(&mut self) {
         if let Some(op) = self.operator.take() {
@@ -330,11 +340,18 @@ pub fn condition(group: &ChatGroup, type_: &str) -> Option<(String, String)> {
         .map(|c| (c.status.clone(), c.reason.clone()))
 }
 
-/// Whether the group's Ready condition is True with `reason`, for the current generation.
+/// Whether the group's Ready condition is True with `reason`, earned on the current
+/// generation (a Ready kept through a failure speaks for an older one).
 pub fn ready_with(group: &ChatGroup, reason: &str) -> bool {
-    let current =
-        group.status.as_ref().and_then(|s| s.observed_generation) == group.metadata.generation;
-    current && condition(group, "Ready") == Some(("True".into(), reason.into()))
+    let generation = group.metadata.generation;
+    let current = group.status.as_ref().and_then(|s| s.observed_generation) == generation;
+    let ready = group
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"));
+    let earned_now = ready
+        .is_some_and(|c| c.observed_generation.is_none() || c.observed_generation == generation);
+    current && earned_now && condition(group, "Ready") == Some(("True".into(), reason.into()))
 }
 
 /// Which provider simulator a scenario runs against.

@@ -22,5 +22,6 @@ mod ownership;
 mod ownership_more;
 mod recovery;
 mod sandbox;
+mod soak;
 mod tencent_marker;
 mod writes;
