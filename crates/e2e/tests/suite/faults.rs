@@ -204,32 +204,36 @@ async fn an_operator_killed_between_create_and_status_write_makes_no_duplicate(
 async fn a_deletion_stopped_by_a_terminal_error_completes_once_the_cause_is_fixed(
 ) -> anyhow::Result<()> {
     let env = Env::start().await?;
-    let side = Side::Netease;
-    env.apply_group(&side.manifest("fixed-later", "")).await?;
-    let id = group_id(
-        &env.wait_group("fixed-later", WAIT, |g| ready_with(g, "Available"))
-            .await?,
-    )
-    .expect("recorded");
-    // A permission missing on the provider's side (NetEase 403), until someone grants it.
-    env.inject(
-        side,
-        fault(
-            Some(Env::api_name(side, Op::Disband)),
-            FaultKind::Code(403),
-            1.0,
-        ),
-    );
-    env.delete_group("fixed-later").await?;
-    env.wait_group("fixed-later", WAIT, |g| {
-        condition(g, "Stalled").is_some_and(|c| c.0 == "True")
-    })
-    .await?;
-    assert!(env.sim_group(side, &id).is_some());
+    // A permission missing on the provider's side, until someone grants it:
+    // Tencent 10007, NetEase 403.
+    for (side, code) in [(Side::Tencent, 10007), (Side::Netease, 403)] {
+        let name = format!("fixed-later-{}", side.provider());
+        env.apply_group(&side.manifest(&name, "")).await?;
+        let id = group_id(
+            &env.wait_group(&name, WAIT, |g| ready_with(g, "Available"))
+                .await?,
+        )
+        .expect("recorded");
+        env.inject(
+            side,
+            fault(
+                Some(Env::api_name(side, Op::Disband)),
+                FaultKind::Code(code),
+                1.0,
+            ),
+        );
+        env.delete_group(&name).await?;
+        env.wait_group(&name, WAIT, |g| {
+            condition(g, "Stalled").is_some_and(|c| c.0 == "True")
+        })
+        .await?;
+        assert!(env.sim_group(side, &id).is_some());
 
-    env.netease.clear_faults();
-    // No change to the object: the deletion's own slow retry finishes it.
-    env.wait_gone("fixed-later", WAIT).await?;
-    assert!(env.sim_group(side, &id).is_none());
+        env.tencent.clear_faults();
+        env.netease.clear_faults();
+        // No change to the object: the deletion's own slow retry finishes it.
+        env.wait_gone(&name, WAIT).await?;
+        assert!(env.sim_group(side, &id).is_none(), "{side:?}");
+    }
     Ok(())
 }
