@@ -96,15 +96,16 @@ impl Drop for Replica {
     }
 }
 
-/// The operator binary, built (or brought up to date) next to the calling test's
-/// executable (`target/<profile>/deps/<test>-<hash>`).
+/// The operator binary, built (or brought up to date) in the calling executable's
+/// profile directory: `target/<profile>/deps/<test>-<hash>` for a test,
+/// `target/<profile>/<bin>` for a program of this crate.
 pub async fn operator_binary() -> anyhow::Result<std::path::PathBuf> {
     use anyhow::{bail, ensure};
     let exe = std::env::current_exe()?;
-    let profile_dir = exe
-        .parent()
-        .and_then(std::path::Path::parent)
-        .context("locate target/<profile>")?;
+    let mut profile_dir = exe.parent().context("locate target/<profile>")?;
+    if profile_dir.file_name().is_some_and(|n| n == "deps") {
+        profile_dir = profile_dir.parent().context("locate target/<profile>")?;
+    }
     let target_dir = profile_dir.parent().context("locate target/")?;
     let workspace = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut build = tokio::process::Command::new(env!("CARGO"));
@@ -160,7 +161,7 @@ pub struct OperatorProcess {
 impl OperatorProcess {
     /// Starts `binary run` against the simulator at `url` as `user`, with `args`;
     /// its provider calls go through the HTTP proxy at `http_proxy` when given.
-    /// Its log (stderr) is kept for [`log`](Self::log).
+    /// Its log (stdout and stderr) is kept for [`log`](Self::log).
     pub fn spawn(
         binary: &std::path::Path,
         url: &str,
@@ -176,6 +177,11 @@ impl OperatorProcess {
         std::fs::create_dir_all(&dir)?;
         let kubeconfig = dir.join("kubeconfig");
         std::fs::write(&kubeconfig, kubeconfig_for(url, user))?;
+        // The operator logs to stdout (and a failed start to stderr): keep both.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("operator.log"))?;
         let mut command = tokio::process::Command::new(binary);
         command
             .arg("run")
@@ -183,8 +189,9 @@ impl OperatorProcess {
             .arg(&kubeconfig)
             .args(args)
             .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(dir.join("operator.log"))?)
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .env("NO_COLOR", "1")
             .kill_on_drop(true);
         for var in [
             "HTTP_PROXY",
@@ -229,6 +236,18 @@ impl OperatorProcess {
         Ok(())
     }
 
+    /// SIGKILL, at once: nothing the process was doing gets another step.
+    pub fn kill(&mut self) -> anyhow::Result<()> {
+        self.child
+            .start_kill()
+            .with_context(|| format!("kill -KILL {}", self.pid))
+    }
+
+    /// Whether the process has exited (killed, or ended by itself).
+    pub fn exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Freezes the process: no thread runs, no timer fires, until [`resume`](Self::resume).
     pub fn pause(&self) -> anyhow::Result<()> {
         self.signal("STOP")
@@ -262,10 +281,13 @@ impl Drop for OperatorProcess {
     fn drop(&mut self) {
         // A paused process would not die of SIGKILL any later than now, but make
         // sure it is not left stopped if the kill is delayed.
-        let _ = std::process::Command::new("kill")
-            .args(["-CONT", &self.pid.to_string()])
-            .status();
-        let _ = self.child.start_kill();
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = std::process::Command::new("kill")
+                .args(["-CONT", &self.pid.to_string()])
+                .stderr(std::process::Stdio::null())
+                .status();
+            let _ = self.child.start_kill();
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -2,9 +2,11 @@
 //! while the provider simulators fail about a fifth of the calls (in every way they
 //! can), the Kubernetes simulator ends watches, compacts its history and answers some
 //! requests with errors, and the operator is killed and started again every few
-//! seconds. The kill is an in-process abort of the operator's task: whatever it was
-//! doing stops mid-flight and nothing is cleaned up, as in a crash. Then the faults
-//! stop and everything must converge within a deadline.
+//! seconds. By default the operator is the `chatgroup-operator` binary in its own
+//! process, killed with SIGKILL; [`KillMode::Abort`] runs it as a task of the soak
+//! instead and aborts that task (quicker to start, for short runs). Either way what
+//! it was doing stops mid-flight and nothing is cleaned up. Then the faults stop and
+//! everything must converge within a deadline.
 //!
 //! Every verdict comes from the simulators' own state and call logs (and the
 //! operator's captured log), never from what the operator reports in status.
@@ -12,6 +14,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -27,7 +30,19 @@ use kube::ResourceExt;
 use provider_sim::{Fault, FaultKind, NeteaseSimConfig, RecordedCall, SimGroup, TencentSimConfig};
 use tokio::time::Instant;
 
+use crate::replica::OperatorProcess;
 use crate::{condition, fixtures, group_id, ready_with, Env, Op, Side, OPERATOR_USER};
+
+/// How the operator is killed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum KillMode {
+    /// The `chatgroup-operator` binary runs as its own process and gets SIGKILL.
+    #[default]
+    Sigkill,
+    /// The operator runs as a task of the soak's runtime and the task is aborted
+    /// (tasks it spawned, read-only NetEase joined-team scans, may finish).
+    Abort,
+}
 
 /// What the soak does and how hard it shakes.
 #[derive(Clone, Debug)]
@@ -36,6 +51,11 @@ pub struct SoakConfig {
     pub groups: usize,
     /// While the faults are on, the operator is killed and started again this often.
     pub kill_every: Duration,
+    /// How the operator runs and is killed.
+    pub kill_mode: KillMode,
+    /// The operator binary in [`KillMode::Sigkill`]; built next to the running
+    /// executable when unset.
+    pub operator_binary: Option<PathBuf>,
     /// Share of provider calls that fail, spread over every fault kind the
     /// simulators have.
     pub provider_fault_rate: f64,
@@ -61,7 +81,8 @@ pub struct SoakConfig {
     pub apply_concurrency: usize,
     /// Worker threads of the runtime the soak (simulators, operator, driver) runs on.
     pub worker_threads: usize,
-    /// `EnvFilter` directives of the captured log that is searched for secrets.
+    /// `EnvFilter` directives of the log that is searched for secrets: the operator
+    /// process's `--log`, or the capture of the soak's runtime.
     pub log_filter: String,
     /// Print a progress line to stderr every few seconds.
     pub progress: bool,
@@ -72,6 +93,8 @@ impl Default for SoakConfig {
         SoakConfig {
             groups: 2000,
             kill_every: Duration::from_secs(10),
+            kill_mode: KillMode::default(),
+            operator_binary: None,
             provider_fault_rate: 0.2,
             kube_fail_fraction: 0.03,
             watch_lifetime: Duration::from_secs(5),
@@ -137,6 +160,8 @@ pub struct LogTally {
     pub secret_lines: usize,
     /// Operator runs that ended by themselves with an error (a failed start).
     pub failed_starts: usize,
+    /// Operator processes whose log was read (0 in [`KillMode::Abort`]).
+    pub processes: usize,
     /// The last warnings and errors, secrets masked (for a report that failed).
     pub last_warnings: Vec<String>,
 }
@@ -146,8 +171,10 @@ pub struct LogTally {
 pub struct SoakReport {
     pub groups: usize,
     pub kill_every: Duration,
+    pub kill_mode: KillMode,
     pub deadline: Duration,
-    /// Kills (in-process aborts of the operator's task), each followed by a start.
+    /// Kills (SIGKILLs of the operator process, or aborts of its task), each
+    /// followed by a start.
     pub kills: usize,
     /// Starts of an operator that had ended by itself (a failed start).
     pub restarts_after_exit: usize,
@@ -305,8 +332,12 @@ impl fmt::Display for SoakReport {
         )?;
         writeln!(
             f,
-            "  operator kills              {} (in-process abort of its task every {}), restarts after a failed start {}",
+            "  operator kills              {} ({} every {}), restarts after a failed start {}",
             self.kills,
+            match self.kill_mode {
+                KillMode::Sigkill => "SIGKILL of the operator process",
+                KillMode::Abort => "in-process abort of its task",
+            },
             secs(self.kill_every),
             self.restarts_after_exit
         )?;
@@ -372,8 +403,8 @@ impl fmt::Display for SoakReport {
         }
         writeln!(
             f,
-            "  operator log                {} lines searched ({} bytes), failed starts {}",
-            self.log.lines, self.log.bytes, self.log.failed_starts
+            "  operator log                {} lines searched ({} bytes, {} processes), failed starts {}",
+            self.log.lines, self.log.bytes, self.log.processes, self.log.failed_starts
         )?;
         let failures = self.failures();
         if failures.is_empty() {
@@ -394,11 +425,19 @@ impl fmt::Display for SoakReport {
     }
 }
 
-/// Runs a soak. The simulators, the operator and the driver run on a runtime of
-/// their own, whose threads all log into the capture that is searched for secrets.
+/// Runs a soak. The simulators, the driver and (in [`KillMode::Abort`]) the
+/// operator run on a runtime of their own, whose threads all log into the capture
+/// that is searched for secrets; every operator process's log is fed to it too.
 pub async fn run(config: SoakConfig) -> anyhow::Result<SoakReport> {
     let capture = Capture::new(secret_forms());
-    let dispatch = capture.dispatch(&config.log_filter)?;
+    // With the operator in its own process, the soak's threads run only the
+    // simulators and the driver: their warnings are searched, their chatter is not
+    // counted as the operator's.
+    let filter = match config.kill_mode {
+        KillMode::Abort => config.log_filter.as_str(),
+        KillMode::Sigkill => "warn",
+    };
+    let dispatch = capture.dispatch(filter)?;
     let runtime = {
         let dispatch = dispatch.clone();
         tokio::runtime::Builder::new_multi_thread()
@@ -524,6 +563,13 @@ impl Capture {
                 scan.warnings.pop_front();
             }
             scan.warnings.push_back(line);
+        }
+    }
+
+    /// A log written elsewhere (an operator process's), line by line.
+    fn take_text(&self, text: &str) {
+        for line in text.lines() {
+            self.take(line.as_bytes());
         }
     }
 
@@ -751,7 +797,12 @@ fn faults_off(env: &Env, chaos: &Chaos) {
 /// Kills and starts the operator on schedule while the faults are on, turns the
 /// Kubernetes faults, and, like a Deployment, starts an operator that ended by
 /// itself again (after a second). Runs until dropped.
-async fn supervise(env: &Mutex<Env>, config: &SoakConfig, chaos: &Chaos) {
+async fn supervise(
+    env: &Mutex<Env>,
+    operator: &Mutex<Operator>,
+    config: &SoakConfig,
+    chaos: &Chaos,
+) {
     let started = Instant::now();
     let mut next_kill = started + config.kill_every;
     let mut next_compaction = started + config.compact_every;
@@ -762,11 +813,12 @@ async fn supervise(env: &Mutex<Env>, config: &SoakConfig, chaos: &Chaos) {
         tokio::time::sleep(Duration::from_millis(50)).await;
         let now = Instant::now();
         let mut env = lock(env);
-        if env.operator_running() {
+        let mut operator = lock(operator);
+        if operator.running(&mut env) {
             exited_at = None;
         } else if now >= *exited_at.get_or_insert(now) + Duration::from_secs(1) {
-            env.kill_operator();
-            env.start_operator();
+            operator.kill(&mut env);
+            operator.start(&mut env);
             chaos.restarts_after_exit.fetch_add(1, Ordering::Relaxed);
             exited_at = None;
         }
@@ -774,8 +826,8 @@ async fn supervise(env: &Mutex<Env>, config: &SoakConfig, chaos: &Chaos) {
             continue;
         }
         if now >= next_kill {
-            env.kill_operator();
-            env.start_operator();
+            operator.kill(&mut env);
+            operator.start(&mut env);
             chaos.kills.fetch_add(1, Ordering::Relaxed);
             next_kill = now + config.kill_every;
         }
@@ -792,6 +844,141 @@ async fn supervise(env: &Mutex<Env>, config: &SoakConfig, chaos: &Chaos) {
                 .fail_fraction(config.kube_fail_fraction, code);
             next_turn = now + Duration::from_secs(1);
         }
+    }
+}
+
+/// The operator under test: a task of the soak's runtime (kept in [`Env`]), or the
+/// binary as a process.
+enum Operator {
+    Task,
+    Process(Box<Processes>),
+}
+
+/// The operator processes of a soak: the running one, and every one that ended
+/// (killed, or exited by itself), kept until the end so their logs can be read whole.
+struct Processes {
+    binary: PathBuf,
+    args: Vec<String>,
+    current: Option<OperatorProcess>,
+    ended: Vec<OperatorProcess>,
+    /// Processes found exited without having been killed (a failed start).
+    exited: usize,
+}
+
+impl Operator {
+    fn new(config: &SoakConfig, binary: Option<PathBuf>) -> Operator {
+        let Some(binary) = binary else {
+            return Operator::Task;
+        };
+        let args = [
+            "--concurrency",
+            &config.concurrency.to_string(),
+            "--resync-interval",
+            "1h",
+            "--late-create-bound",
+            "2s",
+            "--secret-refresh",
+            "1s",
+            "--max-deletion-backoff",
+            "2s",
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--log",
+            &config.log_filter,
+            "--log-format",
+            "text",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+        Operator::Process(Box::new(Processes {
+            binary,
+            args,
+            current: None,
+            ended: Vec::new(),
+            exited: 0,
+        }))
+    }
+
+    fn running(&mut self, env: &mut Env) -> bool {
+        match self {
+            Operator::Task => env.operator_running(),
+            Operator::Process(p) => {
+                let Some(process) = p.current.as_mut() else {
+                    return false;
+                };
+                if !process.exited() {
+                    return true;
+                }
+                p.exited += 1;
+                p.ended.extend(p.current.take());
+                false
+            }
+        }
+    }
+
+    /// Kills the operator at once, mid-reconcile if need be.
+    fn kill(&mut self, env: &mut Env) {
+        match self {
+            Operator::Task => env.kill_operator(),
+            Operator::Process(p) => {
+                if let Some(mut process) = p.current.take() {
+                    if let Err(error) = process.kill() {
+                        tracing::warn!(%error, "could not kill the operator process");
+                    }
+                    p.ended.push(process);
+                }
+            }
+        }
+    }
+
+    /// Starts an operator; a process that fails to spawn counts as one that ended
+    /// by itself, and is started again like one.
+    fn start(&mut self, env: &mut Env) {
+        match self {
+            Operator::Task => env.start_operator(),
+            Operator::Process(p) => {
+                if p.current.is_some() {
+                    return;
+                }
+                let url = env.kube.url();
+                match OperatorProcess::spawn(&p.binary, &url, OPERATOR_USER, None, &p.args) {
+                    Ok(process) => p.current = Some(process),
+                    Err(error) => tracing::warn!(%error, "could not start the operator process"),
+                }
+            }
+        }
+    }
+
+    /// Stops the operator the way SIGTERM does, so in-flight reconciles finish and
+    /// nothing changes while the simulators are read; then every process's log goes
+    /// to `capture`.
+    async fn stop(self, env: &mut Env, capture: &Capture) -> anyhow::Result<()> {
+        let mut p = match self {
+            Operator::Task => {
+                env.stop_operator().await;
+                return Ok(());
+            }
+            Operator::Process(p) => *p,
+        };
+        if let Some(mut process) = p.current.take() {
+            // It may have exited by itself just now: then there is nothing to signal.
+            let _ = process.signal("TERM");
+            if process.wait(Duration::from_secs(30)).await.is_none() {
+                tracing::warn!("the operator process did not exit within 30 s of SIGTERM");
+                process.kill()?;
+            }
+            p.ended.push(process);
+        }
+        let processes = p.ended.len();
+        for mut process in p.ended {
+            // A killed process may still be dying; its log is complete once it is gone.
+            process.wait(Duration::from_secs(10)).await;
+            capture.take_text(&process.log());
+        }
+        lock(&capture.scan).tally.processes += processes;
+        lock(&capture.scan).tally.failed_starts += p.exited;
+        Ok(())
     }
 }
 
@@ -1195,28 +1382,37 @@ fn audit(env: &Env, objects: &Objects, report: &mut SoakReport) {
 }
 
 async fn soak(config: SoakConfig, capture: Capture) -> anyhow::Result<SoakReport> {
+    let binary = match (config.kill_mode, &config.operator_binary) {
+        (KillMode::Abort, _) => None,
+        (KillMode::Sigkill, Some(binary)) => Some(binary.clone()),
+        (KillMode::Sigkill, None) => Some(crate::replica::operator_binary().await?),
+    };
     let started = Instant::now();
     let mut settings = crate::test_settings();
     settings.concurrency = config.concurrency;
     let mut env = Env::without_operator(settings).await?;
-    env.start_operator();
+    let mut operator = Operator::new(&config, binary);
+    operator.start(&mut env);
     let env = Mutex::new(env);
+    let operator = Mutex::new(operator);
     let chaos = Chaos::default();
     let mut objects = None;
     let driven = tokio::select! {
         driven = drive(&env, &config, &chaos, &mut objects) => driven,
-        () = supervise(&env, &config, &chaos) => unreachable!("the supervisor runs until dropped"),
+        () = supervise(&env, &operator, &config, &chaos) => unreachable!("the supervisor runs until dropped"),
     };
     let mut env = env.into_inner().unwrap_or_else(|e| e.into_inner());
+    let operator = operator.into_inner().unwrap_or_else(|e| e.into_inner());
     faults_off(&env, &chaos);
+    let stopped = operator.stop(&mut env, &capture).await;
     let driven = driven?;
+    stopped?;
     let objects = objects.context("no ChatGroup was applied")?;
-    // In-flight reconciles finish, so nothing changes while the simulators are read.
-    env.stop_operator().await;
 
     let mut report = SoakReport {
         groups: config.groups,
         kill_every: config.kill_every,
+        kill_mode: config.kill_mode,
         deadline: config.deadline,
         kills: chaos.kills.load(Ordering::Relaxed),
         restarts_after_exit: chaos.restarts_after_exit.load(Ordering::Relaxed),

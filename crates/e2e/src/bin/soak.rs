@@ -1,8 +1,8 @@
 //! Chaos soak: N ChatGroups over both provider simulators are created, renamed and
 //! deleted while about 20% of provider calls fail, the Kubernetes simulator drops
-//! watches, compacts its history and fails some requests, and the operator is killed
-//! (an in-process abort of its task, mid-flight, nothing cleaned up) and started again
-//! every few seconds. Then the faults stop and everything must converge within the
+//! watches, compacts its history and fails some requests, and the operator process
+//! is killed with SIGKILL (or, with `--kill-mode abort`, its in-process task is
+//! aborted) and started again every few seconds. Then the faults stop and everything must converge within the
 //! deadline. Checks, from the simulators' own state and call logs: no leaked group,
 //! no duplicate create, no double disband, no finalizer released before a confirmed
 //! disband, no secret in any log line. Exits non-zero when a check fails.
@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use e2e::soak::{self, SoakConfig};
+use e2e::soak::{self, KillMode, SoakConfig};
 
 #[derive(Parser, Debug)]
 #[command(name = "chatgroup-soak", about = "Chaos soak of the chatgroup operator against the simulators", long_about = None)]
@@ -24,6 +24,14 @@ struct Args {
     /// While the faults are on, the operator is killed and started again this often.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     kill_every: Duration,
+    /// `sigkill`: the chatgroup-operator binary in its own process, killed with
+    /// SIGKILL. `abort`: the operator as a task of this program, aborted.
+    #[arg(long, value_enum, default_value_t = KillMode::Sigkill)]
+    kill_mode: KillMode,
+    /// The operator binary for `--kill-mode sigkill`; built next to this program when
+    /// unset.
+    #[arg(long)]
+    operator_binary: Option<std::path::PathBuf>,
     /// Once the faults stop, everything must converge within this.
     #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
     deadline: Duration,
@@ -48,7 +56,7 @@ struct Args {
     /// Worker threads of the soak's runtime.
     #[arg(long, default_value_t = 2)]
     worker_threads: usize,
-    /// Log filter of the captured operator log that is searched for secrets.
+    /// Log filter (`--log`) of the operator log that is searched for secrets.
     #[arg(long, default_value = "chatgroup_operator=trace,info")]
     log_filter: String,
 }
@@ -59,6 +67,8 @@ async fn main() -> ExitCode {
     let config = SoakConfig {
         groups: args.groups,
         kill_every: args.kill_every,
+        kill_mode: args.kill_mode,
+        operator_binary: args.operator_binary,
         deadline: args.deadline,
         chaos_limit: args.chaos_limit,
         provider_fault_rate: args.provider_fault_rate,

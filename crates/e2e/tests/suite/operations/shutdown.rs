@@ -1,15 +1,15 @@
 //! SIGTERM semantics: an in-flight reconcile finishes before the operator exits, in
 //! process and as the real binary.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use anyhow::{bail, ensure, Context as _};
+use anyhow::{ensure, Context as _};
 use e2e::{group_id, ready_with, Env, Op, Side};
 use provider_sim::{Fault, FaultKind};
 
-use super::support::{free_addr, wait_status, workspace};
+use super::support::{free_addr, wait_status};
 use super::{manifest, WAIT};
 
 /// The next Tencent create takes 2 s on the provider.
@@ -82,49 +82,6 @@ async fn stopping_mid_create_finishes_the_create_and_a_restart_does_not_repeat_i
     Ok(())
 }
 
-/// The operator binary, built (or brought up to date) next to this test's executable.
-async fn operator_binary() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    // target/<profile>/deps/operations-<hash>
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .context("locate target/<profile>")?;
-    let target_dir = profile_dir.parent().context("locate target/")?;
-    let mut build = tokio::process::Command::new(env!("CARGO"));
-    build
-        .args([
-            "build",
-            "-p",
-            "chatgroup-operator",
-            "--bin",
-            "chatgroup-operator",
-        ])
-        .arg("--target-dir")
-        .arg(target_dir)
-        .current_dir(workspace())
-        .kill_on_drop(true);
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
-        build.arg("--release");
-    }
-    let output = tokio::time::timeout(Duration::from_secs(1200), build.output())
-        .await
-        .context("building chatgroup-operator took over 20 minutes")??;
-    if !output.status.success() {
-        bail!(
-            "cargo build of chatgroup-operator failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    let binary = profile_dir.join("chatgroup-operator");
-    ensure!(
-        binary.exists(),
-        "{} missing after the build",
-        binary.display()
-    );
-    Ok(binary)
-}
-
 /// A fresh scratch directory for this test's kubeconfig and log.
 fn scratch_dir() -> anyhow::Result<PathBuf> {
     let nanos = std::time::SystemTime::now()
@@ -138,7 +95,7 @@ fn scratch_dir() -> anyhow::Result<PathBuf> {
 
 #[tokio::test]
 async fn the_binary_finishes_its_create_and_exits_zero_on_sigterm() -> anyhow::Result<()> {
-    let binary = operator_binary().await?;
+    let binary = e2e::replica::operator_binary().await?;
     let env = Env::without_operator(e2e::test_settings()).await?;
     let dir = scratch_dir()?;
     let kubeconfig = dir.join("kubeconfig");
