@@ -12,7 +12,11 @@ use kube::{Client, ResourceExt};
 
 use super::fence::Fence;
 use super::ownership::ClaimResult;
-use crate::api::{ChatGroup, ChatGroupClaim, ChatGroupClaimSpec, ClaimHolder, RecordedApp};
+use crate::api::{
+    ChatGroup, ChatGroupClaim, ChatGroupClaimSpec, ChatProvider, ChatProviderSpec, ClaimHolder,
+    RecordedApp,
+};
+use crate::provider::ProviderKind;
 use crate::{Error, Result};
 
 /// Attempts at winning a claim when another writer changes it in between.
@@ -120,9 +124,15 @@ fn check_describes(existing: &ChatGroupClaim, spec: &ChatGroupClaimSpec, name: &
 
 /// Gives every recorded group in `groups` (a fresh list) a claim if it has none, before
 /// any reconcile runs, so an object that only names a recorded group (a copy refused
-/// under an earlier version, say) cannot claim it first. Objects recorded before apps
-/// were recorded get theirs on their own reconcile. Returns how many were made.
-pub async fn backfill(client: &Client, groups: &[ChatGroup], fence: &Fence) -> Result<usize> {
+/// under an earlier version, say) cannot claim it first. A group recorded before apps
+/// were recorded is claimed in the app its ChatProvider (in `providers`) declares: the
+/// app its own reconcile will record. Returns how many were made.
+pub async fn backfill(
+    client: &Client,
+    groups: &[ChatGroup],
+    providers: &[ChatProvider],
+    fence: &Fence,
+) -> Result<usize> {
     let api: Api<ChatGroupClaim> = Api::all(client.clone());
     let existing: HashSet<String> = api
         .list_metadata(&ListParams::default())
@@ -133,15 +143,11 @@ pub async fn backfill(client: &Client, groups: &[ChatGroup], fence: &Fence) -> R
         .map(ResourceExt::name_any)
         .collect();
     let mut made = 0;
-    for group in groups {
-        let Some(status) = &group.status else {
-            continue;
-        };
-        let (Some(id), Some(app), None) = (&status.group_id, &status.app, &status.disbanded_at)
-        else {
-            continue;
-        };
-        let name = claim_name(app, id);
+    for (group, id, app) in groups
+        .iter()
+        .filter_map(|group| recorded_claim(group, providers).map(|(id, app)| (group, id, app)))
+    {
+        let name = claim_name(&app, id);
         if existing.contains(&name) {
             continue;
         }
@@ -151,7 +157,7 @@ pub async fn backfill(client: &Client, groups: &[ChatGroup], fence: &Fence) -> R
             uid: group.uid().unwrap_or_default(),
         };
         fence.check()?;
-        let object = ChatGroupClaim::new(&name, claim_spec(app, id, &holder));
+        let object = ChatGroupClaim::new(&name, claim_spec(&app, id, &holder));
         match api.create(&PostParams::default(), &object).await {
             Ok(_) => made += 1,
             // Taken meanwhile: the object's reconcile sorts it out.
@@ -160,6 +166,47 @@ pub async fn backfill(client: &Client, groups: &[ChatGroup], fence: &Fence) -> R
         }
     }
     Ok(made)
+}
+
+/// The group `group` has recorded and not disbanded, with the app it lives in: the
+/// recorded app, or else the one its ChatProvider declares now.
+fn recorded_claim<'g>(
+    group: &'g ChatGroup,
+    providers: &[ChatProvider],
+) -> Option<(&'g str, RecordedApp)> {
+    let status = group.status.as_ref()?;
+    if status.disbanded_at.is_some() {
+        return None;
+    }
+    let id = status.group_id.as_deref()?;
+    let app = match &status.app {
+        Some(app) => app.clone(),
+        None => {
+            let namespace = group.namespace();
+            let provider = providers.iter().find(|p| {
+                p.namespace() == namespace && p.name_any() == group.spec.provider_ref.name
+            })?;
+            declared_app(&provider.spec)?
+        }
+    };
+    Some((id, app))
+}
+
+/// The app a ChatProvider's spec declares, as a claim names it (kind and app id; the
+/// host is informational and not part of a claim's key).
+pub fn declared_app(spec: &ChatProviderSpec) -> Option<RecordedApp> {
+    let (kind, app_id) = match (&spec.tencent, &spec.netease) {
+        (Some(t), None) => (ProviderKind::Tencent, t.sdk_app_id.to_string()),
+        (None, Some(n)) if !n.app_key.trim().is_empty() => {
+            (ProviderKind::NetEase, n.app_key.clone())
+        }
+        _ => return None,
+    };
+    Some(RecordedApp {
+        provider: kind.to_string(),
+        app_id,
+        host: String::new(),
+    })
 }
 
 /// Whether the ChatGroup a claim names still exists (a fresh read, by UID). A holder
@@ -245,5 +292,102 @@ impl ClaimCache {
     pub fn forget(&self, name: &str, holder_uid: &str) {
         self.entries()
             .remove(&(name.to_string(), holder_uid.to_string()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::testing::{NAMESPACE, PROVIDER};
+    use crate::api::ChatGroupStatus;
+
+    fn provider(namespace: &str, name: &str, yaml: &str) -> ChatProvider {
+        let mut provider = ChatProvider::new(name, serde_norway::from_str(yaml).expect("spec"));
+        provider.metadata.namespace = Some(namespace.into());
+        provider
+    }
+
+    fn recorded(group_id: &str, app: Option<(&str, &str)>) -> ChatGroupStatus {
+        ChatGroupStatus {
+            group_id: Some(group_id.into()),
+            app: app.map(|(provider, app_id)| RecordedApp {
+                provider: provider.into(),
+                app_id: app_id.into(),
+                host: "h".into(),
+            }),
+            ..ChatGroupStatus::default()
+        }
+    }
+
+    #[test]
+    fn back_filled_claims_name_the_recorded_app_or_else_the_providers() {
+        let tencent = "tencent: {sdkAppId: 1400000001, secretKeyRef: {name: s, key: k}}";
+        let netease = "netease: {appKey: key-1, appSecretRef: {name: s, key: k}}";
+        let blank = "netease: {appKey: ' ', appSecretRef: {name: s, key: k}}";
+        let group = |status: ChatGroupStatus| ChatGroup::test().with_status(status).build();
+        let disbanded = {
+            let mut status = recorded("g1", Some(("tencent", "1")));
+            status.disbanded_at = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                k8s_openapi::jiff::Timestamp::now(),
+            ));
+            status
+        };
+        type Case<'a> = (
+            &'a str,
+            ChatGroup,
+            Vec<ChatProvider>,
+            Option<(&'a str, &'a str, &'a str)>,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "the recorded app wins over the provider's",
+                group(recorded("g1", Some(("tencent", "7")))),
+                vec![provider(NAMESPACE, PROVIDER, tencent)],
+                Some(("g1", "tencent", "7")),
+            ),
+            (
+                "no recorded app: the tencent provider's",
+                group(recorded("g1", None)),
+                vec![provider(NAMESPACE, PROVIDER, tencent)],
+                Some(("g1", "tencent", "1400000001")),
+            ),
+            (
+                "no recorded app: the netease provider's",
+                group(recorded("9", None)),
+                vec![provider(NAMESPACE, PROVIDER, netease)],
+                Some(("9", "netease", "key-1")),
+            ),
+            (
+                "a provider of that name in another namespace is not it",
+                group(recorded("g1", None)),
+                vec![provider("elsewhere", PROVIDER, tencent)],
+                None,
+            ),
+            (
+                "a blank app key declares no app",
+                group(recorded("9", None)),
+                vec![provider(NAMESPACE, PROVIDER, blank)],
+                None,
+            ),
+            (
+                "nothing recorded: nothing to claim",
+                group(ChatGroupStatus::default()),
+                vec![provider(NAMESPACE, PROVIDER, tencent)],
+                None,
+            ),
+            (
+                "disbanded: nothing to claim",
+                group(disbanded),
+                vec![],
+                None,
+            ),
+        ];
+        for (case, group, providers, expected) in cases {
+            let found = recorded_claim(&group, &providers);
+            let found = found
+                .as_ref()
+                .map(|(id, app)| (*id, app.provider.as_str(), app.app_id.as_str()));
+            assert_eq!(found, expected, "{case}");
+        }
     }
 }

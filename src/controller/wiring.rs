@@ -159,21 +159,46 @@ fn group_controller(client: &Client, settings: &Settings) -> Controller<ChatGrou
         .with_config(ControllerConfig::default().concurrency(settings.concurrency))
 }
 
-/// Claims for recorded groups that have none, before the first reconcile.
-async fn backfill_claims(ctx: &Context) {
-    let groups: Api<ChatGroup> = scoped(&ctx.client, &ctx.settings.namespace);
-    let listed = groups.list(&ListParams::default()).await;
-    let result = match listed {
-        Ok(list) => claims::backfill(&ctx.client, &list.items, &ctx.act.fence).await,
-        Err(e) => Err(Error::kube("list ChatGroups", e)),
-    };
-    match result {
-        Ok(0) => {}
-        Ok(made) => tracing::info!(made, "claims back-filled for recorded groups"),
-        Err(error) => {
-            tracing::warn!(%error, "claim back-fill incomplete; each object claims its group on its next reconcile")
+/// Claims for recorded groups that have none, before the first reconcile. Retried
+/// until it completes, as a reconcile started before it could let a copy claim first;
+/// `false` when stopped (shut down or fenced) before it did.
+async fn backfill_claims(ctx: &Context, stop: impl Future<Output = ()>) -> bool {
+    let mut wait = Duration::from_millis(500);
+    tokio::pin!(stop);
+    loop {
+        if ctx.act.fence.check().is_err() {
+            return false;
         }
+        match try_backfill(ctx).await {
+            Ok(0) => return true,
+            Ok(made) => {
+                tracing::info!(made, "claims back-filled for recorded groups");
+                return true;
+            }
+            Err(error) => {
+                tracing::warn!(%error, retry_in = ?wait, "claim back-fill failed; reconciles wait for it");
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = &mut stop => return false,
+        }
+        wait = (wait * 2).min(Duration::from_secs(30));
     }
+}
+
+async fn try_backfill(ctx: &Context) -> Result<usize> {
+    let groups: Api<ChatGroup> = scoped(&ctx.client, &ctx.settings.namespace);
+    let providers: Api<ChatProvider> = scoped(&ctx.client, &ctx.settings.namespace);
+    let groups = groups
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| Error::kube("list ChatGroups", e))?;
+    let providers = providers
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| Error::kube("list ChatProviders", e))?;
+    claims::backfill(&ctx.client, &groups.items, &providers.items, &ctx.act.fence).await
 }
 
 async fn mark_ready_after_first_list(store: Store<ChatGroup>, ready: Arc<AtomicBool>) {
@@ -315,7 +340,10 @@ fn run_controllers(
             group_store.clone(),
             fence,
         );
-        backfill_claims(&ctx).await;
+        if !backfill_claims(&ctx, shutdown.clone()).await {
+            leading.leading(false);
+            return;
+        }
         let (drift_tx, drift_rx) = futures::channel::mpsc::unbounded();
         let secrets = poll_secrets(
             ctx.clone(),

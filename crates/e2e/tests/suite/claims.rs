@@ -130,3 +130,98 @@ async fn recorded_groups_get_their_claims_before_a_copy_can_take_them() -> anyho
     assert!(env.sim_group(side, "ops-room").is_some());
     Ok(())
 }
+
+/// The upgrade as it happens: groups recorded by a version that kept neither claims
+/// nor the app get their claims at start-up in the app their ChatProvider declares,
+/// before any reconcile, so a copy naming the group is refused rather than adopting it.
+#[tokio::test]
+async fn groups_recorded_without_their_app_are_claimed_in_their_providers_app_at_start_up(
+) -> anyhow::Result<()> {
+    use chatgroup_operator::api::{ChatGroupStatus, GroupOrigin};
+    use kube::api::{Patch, PatchParams};
+
+    let mut env = Env::without_operator(e2e::test_settings()).await?;
+    let side = Side::Tencent;
+    let app_id = provider_sim::TencentSimConfig::default().sdk_app_id;
+    env.tencent.insert_group(provider_sim::SimGroup {
+        id: "ops-room".into(),
+        group_type: "Public".into(),
+        name: "Ops".into(),
+        ..Default::default()
+    });
+    let owner = env
+        .apply_group(&fixtures::group(
+            "owner",
+            "tencent",
+            "Public",
+            "name: Ops\n",
+        ))
+        .await?;
+    let status = ChatGroupStatus {
+        group_id: Some("ops-room".into()),
+        origin: Some(GroupOrigin::Created),
+        ..ChatGroupStatus::default()
+    };
+    env.groups()
+        .patch_status(
+            &owner.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&serde_json::json!({ "status": status })),
+        )
+        .await?;
+    env.apply_group(&fixtures::group(
+        "copy",
+        "tencent",
+        "Public",
+        "name: Ops\ngroupId: ops-room\n",
+    ))
+    .await?;
+
+    env.start_operator();
+    env.wait_group("copy", WAIT, |g| {
+        e2e::condition(g, "Ready").is_some_and(|(_, reason)| reason == "GroupNotOwned")
+    })
+    .await?;
+    let owner = env
+        .wait_group("owner", WAIT, |g| ready_with(g, "Available"))
+        .await?;
+    let recorded = owner
+        .status
+        .and_then(|s| s.app)
+        .expect("the app is recorded");
+    assert_eq!(recorded.app_id, app_id.to_string());
+    let claims: Api<ChatGroupClaim> = Api::all(env.client.clone());
+    let claim = claims
+        .get(&ChatGroupClaimSpec::object_name(
+            "tencent",
+            &app_id.to_string(),
+            "ops-room",
+        ))
+        .await?;
+    assert_eq!(claim.spec.holder.name, "owner");
+    let log = env.kube.requests();
+    let first_claim = log.iter().position(|r| {
+        r.resource == "chatgroupclaims" && r.verb == "create" && (200..300).contains(&r.code)
+    });
+    let first_status_write = log.iter().position(|r| {
+        r.resource == "chatgroups"
+            && r.subresource.as_deref() == Some("status")
+            && r.user.as_deref() == Some(e2e::OPERATOR_USER)
+            && r.verb == "patch"
+    });
+    assert!(first_claim.is_some(), "a claim was made");
+    assert!(
+        first_claim < first_status_write,
+        "the claim is made before any reconcile writes a status"
+    );
+
+    env.delete_group("copy").await?;
+    env.wait_gone("copy", WAIT).await?;
+    assert_eq!(
+        env.executed(side, Op::Disband),
+        0,
+        "the copy disbands nothing"
+    );
+    assert!(env.sim_group(side, "ops-room").is_some());
+    Ok(())
+}
