@@ -21,7 +21,7 @@ async fn a_missing_team_is_gone_only_once_invalid_tids_lists_it() {
         panic!("{outcome:?}")
     };
     assert_eq!(info.code, 108404);
-    assert!(info.message.contains("invalid_tids"), "{}", info.message);
+    assert!(info.message.contains("missing"), "{}", info.message);
     let batches = sim.calls_to("batch_get");
     assert_eq!(
         batches.len(),
@@ -110,12 +110,11 @@ async fn a_team_of_the_other_type_is_not_gone() {
     assert!(sim.group("777").is_some());
 }
 
-#[tokio::test]
-async fn an_answer_naming_the_team_in_neither_list_is_an_error() {
-    let fake = Fake::start(|seen| {
+/// A fake whose disband and get answer "not found" and whose batch get answers `batch`.
+async fn not_found_confirmed_by(batch: Value) -> Fake {
+    Fake::start(move |seen| {
         if seen.path == "/im/v2.1/teams" {
-            // No invalid_tids at all (the Go SDK's type has none) and no team.
-            netease_ok(json!({"team_info_list": []}))
+            netease_ok(batch.clone())
         } else {
             (
                 200,
@@ -123,7 +122,12 @@ async fn an_answer_naming_the_team_in_neither_list_is_an_error() {
             )
         }
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn an_answer_listing_invalid_tids_without_the_team_is_an_error() {
+    let fake = not_found_confirmed_by(json!({"team_info_list": [], "invalid_tids": []})).await;
     let client = client_for(&fake.base_url);
     let err = client
         .disband(&key("9", "alice"))
@@ -131,6 +135,22 @@ async fn an_answer_naming_the_team_in_neither_list_is_an_error() {
         .expect_err("not confirmed");
     assert_eq!(err.class, FailureClass::Transient);
     assert!(err.info.message.contains("neither"), "{}", err.info.message);
+}
+
+/// The Go SDK's batch-get type has no `invalid_tids`: a successful answer that leaves
+/// the team out of `team_info_list` (under both team types) confirms it gone, so a
+/// team disbanded outside the operator does not hold its object forever.
+#[tokio::test]
+async fn an_answer_in_the_go_sdk_shape_confirms_a_team_missing_from_its_list() {
+    let fake = not_found_confirmed_by(json!({"team_info_list": []})).await;
+    let client = client_for(&fake.base_url);
+    let outcome = client.disband(&key("9", "alice")).await.expect("gone");
+    assert!(
+        matches!(outcome, DisbandOutcome::AlreadyGone(_)),
+        "{outcome:?}"
+    );
+    let read = client.get_groups(&[key("9", "alice")]).await.unwrap();
+    assert!(matches!(&read[0].1, Lookup::NotFound(_)), "{read:?}");
 }
 
 fn extension_of(sim: &provider_sim::NeteaseSim, id: &str) -> Value {

@@ -3,7 +3,7 @@
 //! Shapes (official SDKs, netease-im/yunxin-server-sdk-golang `src/im/v2/team/` and
 //! `src/im/v2/team_member/`; the Java SDK's `BatchQueryTeamInfoResponseV2`):
 //! get → `data.team_info`; batch get → `data.team_info_list`, `data.invalid_tids`
-//! (Java only); joined teams → `data.team_info_list`, `has_more`, `next_token`, whose
+//! (Java only; an answer without it leaves missing ids out of the list); joined teams → `data.team_info_list`, `has_more`, `next_token`, whose
 //! entries carry no team `server_extension`.
 
 use std::collections::{BTreeMap, HashSet};
@@ -143,7 +143,7 @@ impl NeteaseClient {
             .await?;
         Ok(Read::Gone(CallInfo {
             message: format!(
-                "{} (confirmed: the batch get lists team {} in invalid_tids)",
+                "{} (confirmed: the batch get reports team {} missing)",
                 failed.info.message, key.id
             ),
             ..failed.info
@@ -250,7 +250,7 @@ impl NeteaseClient {
                 Some(team) => Lookup::Found(team.group.clone()),
                 None if batch.is_invalid(id) => Lookup::NotFound(CallInfo {
                     code: super::codes::TEAM_NOT_FOUND_CODES[0],
-                    message: format!("team {id} is listed in invalid_tids"),
+                    message: format!("the batch get reports team {id} missing"),
                     request_id: info.request_id.clone(),
                 }),
                 None => {

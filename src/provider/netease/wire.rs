@@ -243,8 +243,9 @@ pub fn parse_joined_page(data: &Value) -> Result<JoinedPage, String> {
 #[derive(Clone, Debug)]
 pub struct BatchAnswer {
     pub teams: Vec<TeamEntry>,
-    /// Ids the answer lists in `invalid_tids` (missing teams).
-    pub invalid: Vec<String>,
+    /// Ids the answer lists in `invalid_tids` (missing teams); `None` when the answer
+    /// has no such field.
+    pub invalid: Option<Vec<String>>,
 }
 
 impl BatchAnswer {
@@ -252,17 +253,25 @@ impl BatchAnswer {
         self.teams.iter().find(|t| t.group.id == id)
     }
 
+    /// Whether the answer says `id` is missing. With `invalid_tids` (the Java SDK's
+    /// reading) only a listed id is; without the field (the Go SDK's type has none)
+    /// an id the successful answer leaves out of `team_info_list` is. Which one the
+    /// service sends is unconfirmed, so both are read.
     pub fn is_invalid(&self, id: &str) -> bool {
-        self.invalid.iter().any(|i| i == id)
+        match &self.invalid {
+            Some(listed) => listed.iter().any(|i| i == id),
+            None => self.team(id).is_none(),
+        }
     }
 }
 
 /// Parses a batch get answer strictly. `invalid_tids` is in the Java SDK's
 /// `BatchQueryTeamInfoResponseV2` (`List<Long>`) and the reference notes, not in the Go
-/// SDK's type: an answer without it is accepted (unconfirmed), and then an id in
-/// neither list is the caller's error. `team_info_list` may be absent only next to an
-/// `invalid_tids` list (whether an all-missing answer omits it is unconfirmed). Ids
-/// that are not numbers are an error naming the field.
+/// SDK's type: an answer without it is accepted (unconfirmed; see
+/// [`BatchAnswer::is_invalid`]), and with it an id in neither list is the caller's
+/// error. `team_info_list` may be absent only next to an `invalid_tids` list (whether
+/// an all-missing answer omits it is unconfirmed). Ids that are not numbers are an
+/// error naming the field.
 pub fn parse_batch(data: &Value) -> Result<BatchAnswer, String> {
     let invalid = match data.get("invalid_tids") {
         None | Some(Value::Null) => None,
@@ -303,10 +312,7 @@ pub fn parse_batch(data: &Value) -> Result<BatchAnswer, String> {
         }
         (Some(_), _) => return Err("data.team_info_list is not a list".to_string()),
     };
-    Ok(BatchAnswer {
-        teams,
-        invalid: invalid.unwrap_or_default(),
-    })
+    Ok(BatchAnswer { teams, invalid })
 }
 
 /// One `team_info` object as an observed group; `None` without a usable team id.
@@ -493,6 +499,10 @@ mod tests {
         let batch = parse_batch(&json!({"invalid_tids": ["7", 8]})).unwrap();
         assert!(batch.is_invalid("7") && batch.is_invalid("8") && batch.teams.is_empty());
         assert!(parse_batch(&json!({"invalid_tids": [-1]})).is_err());
+        let listed = parse_batch(&json!({"team_info_list": [], "invalid_tids": []})).unwrap();
+        assert!(!listed.is_invalid("9"), "listed in neither: not proof");
+        let go_shape = parse_batch(&json!({"team_info_list": [{"team_id": 5}]})).unwrap();
+        assert!(go_shape.is_invalid("9") && !go_shape.is_invalid("5"));
         assert!(parse_batch(&json!({"team_info_list": {}})).is_err());
     }
 
