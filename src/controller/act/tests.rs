@@ -688,3 +688,33 @@ async fn failures_that_credentials_cannot_explain_do_not_read_the_secret_again()
         assert_eq!(h.cluster.refreshes(), 0, "{class:?}");
     }
 }
+
+/// A disband the provider refuses for good (Tencent 10015 confirmed by a second 10015,
+/// a missing permission) stalls with the group and the claim kept; `deletionPolicy:
+/// Orphan` is the way out, and makes no provider call.
+#[tokio::test]
+async fn a_disband_refused_for_good_stalls_until_orphan_lets_go_without_a_call() {
+    let h = Harness::tencent();
+    h.apply(ChatGroup::test());
+    h.reconcile("ops-room").await.expect("created");
+    let id = h.group_id("ops-room");
+    h.provider
+        .script(Operation::Disband, Scripted::Fail(FailureClass::Terminal));
+
+    h.delete("ops-room");
+    h.failure("ops-room").await;
+    let stalled = h.condition("ops-room", "Stalled").expect("Stalled");
+    assert_eq!(stalled.status, "True");
+    assert!(h.provider.group(&id).is_some());
+    assert!(h.status("ops-room").disbanded_at.is_none());
+    assert!(h.cluster.claim_holder(&h.app(), &id).is_some());
+
+    h.provider.clear_calls();
+    h.edit("ops-room", |g| {
+        g.spec.deletion_policy = crate::api::DeletionPolicy::Orphan
+    });
+    h.reconcile("ops-room").await.expect("orphaned");
+    assert!(h.provider.calls().is_empty(), "Orphan calls nothing");
+    assert!(h.provider.group(&id).is_some());
+    assert!(h.cluster.claim_holder(&h.app(), &id).is_none());
+}
