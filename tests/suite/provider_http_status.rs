@@ -84,3 +84,31 @@ async fn an_answer_over_the_size_limit_is_a_transient_error_and_not_read() {
         error.info.message
     );
 }
+
+#[tokio::test]
+async fn a_netease_404_on_a_read_names_the_path_but_not_its_query() {
+    let fake = Fake::start(|_| (404, String::new())).await;
+    let client = netease_support::client_for(&fake.base_url);
+    let error = client
+        .get_groups(&[netease_support::key("6000000007", "alice")])
+        .await
+        .expect_err("a 404 is an error");
+    assert_eq!(error.class, FailureClass::Terminal);
+    let seen = fake.seen();
+    assert_eq!(seen.len(), 1, "HTTP 404 is not retried");
+    assert_eq!(seen[0].method, "GET");
+    assert!(
+        seen[0].query.contains_key("team_type"),
+        "the read carried a query: {:?}",
+        seen[0]
+    );
+    let message = error.info.message;
+    assert!(message.contains("HTTP 404"), "{message}");
+    assert!(
+        message.contains(&format!("GET {}", seen[0].path)),
+        "{message}"
+    );
+    for query_part in ["?", "team_type", "team_ids"] {
+        assert!(!message.contains(query_part), "{query_part} in {message}");
+    }
+}

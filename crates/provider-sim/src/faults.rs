@@ -19,14 +19,34 @@ pub(crate) struct FaultDecision {
     pub drop_after: bool,
 }
 
+/// A fault and which of its matching calls it acts on.
+#[derive(Debug)]
+struct Rule {
+    fault: Fault,
+    /// Acts on every `every`th matching call only (1: on each).
+    every: u32,
+    /// Matching calls seen so far.
+    seen: u32,
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct FaultSet {
-    rules: Mutex<Vec<Fault>>,
+    rules: Mutex<Vec<Rule>>,
 }
 
 impl FaultSet {
     pub fn add(&self, fault: Fault) {
-        lock(&self.rules).push(fault);
+        self.add_every(1, fault);
+    }
+
+    /// `fault` acts on the `every`th, `2·every`th, … matching call only; the calls
+    /// between pass untouched and do not count against `remaining`.
+    pub fn add_every(&self, every: u32, fault: Fault) {
+        lock(&self.rules).push(Rule {
+            fault,
+            every: every.max(1),
+            seen: 0,
+        });
     }
 
     pub fn clear(&self) {
@@ -38,24 +58,28 @@ impl FaultSet {
     pub fn decide(&self, api: &str) -> FaultDecision {
         let mut rules = lock(&self.rules);
         let mut decision = FaultDecision::default();
-        for rule in rules.iter_mut() {
+        for Rule { fault, every, seen } in rules.iter_mut() {
             if decision.fatal.is_some() {
                 break;
             }
-            if !applies(rule, api) || !roll(rule.probability) {
+            if !applies(fault, api) {
                 continue;
             }
-            if let Some(n) = rule.remaining.as_mut() {
+            *seen += 1;
+            if *seen % *every != 0 || !roll(fault.probability) {
+                continue;
+            }
+            if let Some(n) = fault.remaining.as_mut() {
                 *n -= 1;
             }
-            match &rule.kind {
+            match &fault.kind {
                 FaultKind::Latency(d) => decision.latency += *d,
                 FaultKind::LatencyAfterExecution(d) => decision.latency_after += *d,
                 FaultKind::DropAfterExecution => decision.drop_after = true,
                 other => decision.fatal = Some(other.clone()),
             }
         }
-        rules.retain(|r| r.remaining != Some(0));
+        rules.retain(|r| r.fault.remaining != Some(0));
         decision
     }
 }
@@ -124,6 +148,27 @@ mod tests {
             (ms(3), ms(7), true, None)
         );
         assert_eq!(set.decide("a"), FaultDecision::default());
+    }
+
+    #[test]
+    fn an_every_nth_rule_acts_on_those_calls_only() {
+        let set = FaultSet::default();
+        set.add_every(2, Fault::always(Some("a"), FaultKind::Code(5)));
+        let fired: Vec<bool> = (0..6).map(|_| set.decide("a").fatal.is_some()).collect();
+        assert_eq!(fired, [false, true, false, true, false, true]);
+        // Calls to other APIs are not counted.
+        assert_eq!(set.decide("b").fatal, None);
+        assert_eq!(set.decide("a").fatal, None);
+        assert_eq!(set.decide("a").fatal, Some(FaultKind::Code(5)));
+
+        // With `remaining`, only the nth call: the rule then expires.
+        set.clear();
+        set.add_every(3, Fault::times(Some("a"), FaultKind::Code(7), 1));
+        let codes: Vec<_> = (0..7).map(|_| set.decide("a").fatal).collect();
+        assert_eq!(
+            codes,
+            [None, None, Some(FaultKind::Code(7)), None, None, None, None]
+        );
     }
 
     #[test]

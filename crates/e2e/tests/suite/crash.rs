@@ -259,6 +259,28 @@ async fn an_operator_sigkilled_twice_while_late_creates_are_in_flight_makes_no_d
     .with_context(|| format!("operator log:\n{}", tail(&operator.log(), 60)))?;
     let converged_at = started.elapsed();
 
+    // NetEase creates caught by a kill can only be recorded through the joined-teams
+    // search: it ran, and completed.
+    let netease_caught = caught
+        .iter()
+        .flatten()
+        .filter(|n| names(Side::Netease).contains(n))
+        .count();
+    assert!(
+        netease_caught > 0,
+        "a NetEase create was in flight at a kill: {caught:?}"
+    );
+    let searches = env
+        .netease
+        .calls_to("joined_teams")
+        .into_iter()
+        .filter(|c| c.executed && c.code == Side::Netease.success_code())
+        .count();
+    assert!(
+        searches > 0,
+        "the lost-create search ran for the {netease_caught} NetEase creates caught by a kill"
+    );
+
     // Exactly one group per ChatGroup, and its status names it.
     let by_name: BTreeMap<String, &ChatGroup> = groups.iter().map(|g| (g.name_any(), g)).collect();
     let mut recorded: Vec<BTreeSet<String>> = Vec::new();

@@ -134,6 +134,11 @@ impl NeteaseSim {
         lock(&self.inner.state).insert(group, now_unix() * 1000);
     }
 
+    /// Seeds a team whose `create_time` is `create_time_ms` (Unix milliseconds).
+    pub fn insert_group_created_at(&self, group: SimGroup, create_time_ms: i64) {
+        lock(&self.inner.state).insert(group, create_time_ms);
+    }
+
     /// Disbands a team as if from the console; false if it was not live.
     pub fn disband_out_of_band(&self, id: &str) -> bool {
         lock(&self.inner.state).teams.remove(id).is_some()
@@ -146,6 +151,12 @@ impl NeteaseSim {
 
     pub fn inject(&self, fault: Fault) {
         self.inner.core.faults.add(fault);
+    }
+
+    /// Injects `fault` for every `nth` matching call only (the `nth`, `2·nth`, …);
+    /// with [`Fault::times`]`(.., 1)`, for the `nth` call alone.
+    pub fn inject_every(&self, nth: u32, fault: Fault) {
+        self.inner.core.faults.add_every(nth, fault);
     }
 
     pub fn clear_faults(&self) {

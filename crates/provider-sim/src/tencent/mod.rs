@@ -142,6 +142,12 @@ impl TencentSim {
         self.inner.core.faults.add(fault);
     }
 
+    /// Injects `fault` for every `nth` matching call only (the `nth`, `2·nth`, …);
+    /// with [`Fault::times`]`(.., 1)`, for the `nth` call alone.
+    pub fn inject_every(&self, nth: u32, fault: Fault) {
+        self.inner.core.faults.add_every(nth, fault);
+    }
+
     pub fn clear_faults(&self) {
         self.inner.core.faults.clear();
     }

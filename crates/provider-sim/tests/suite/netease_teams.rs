@@ -379,3 +379,33 @@ async fn a_manager_named_by_the_owner_may_disband() {
     assert_eq!(ne_code(&v), 200);
     assert!(sim.group(&id).is_none());
 }
+
+#[tokio::test]
+async fn a_removed_manager_may_no_longer_disband() {
+    let sim = sim().await;
+    let ne = Ne::new(&sim);
+    let id = ne_create(
+        &sim,
+        "alice",
+        json!({"configuration": {"agree_mode": 1}, "invite_account_ids": ["bob"]}),
+    )
+    .await;
+    let managers = Some(json!({"team_type": 1, "operator_id": "alice", "managers": ["bob"]}));
+    let add = format!("/im/v2/teams/{id}/actions/add_manager");
+    assert_eq!(ne_code(&ne.call("POST", &add, managers.clone()).await), 200);
+    let remove = format!("/im/v2/teams/{id}/actions/remove_manager");
+    assert_eq!(ne_code(&ne.call("DELETE", &remove, managers).await), 200);
+    let v = ne
+        .call(
+            "DELETE",
+            &format!("/im/v2/teams/{id}"),
+            Some(json!({"team_type": 1, "operator_id": "bob"})),
+        )
+        .await;
+    assert_eq!(ne_code(&v), 109432, "bob is a plain member again");
+    assert!(sim.group(&id).is_some(), "the team is not disbanded");
+    assert!(
+        sim.group(&id).unwrap().members.contains(&"bob".to_string()),
+        "removing a manager keeps the member"
+    );
+}
