@@ -140,19 +140,28 @@ struct Parts {
     metrics: Arc<Metrics>,
 }
 
-/// The ChatGroup controller, reconciling on spec changes, finalizer changes and
-/// deletion, not on status writes (our own included): a terminal error then waits for
-/// a spec change.
+/// The ChatGroup controller, reconciling on spec changes, finalizer changes, deletion
+/// and the take-over annotation (the way out of a refusal), not on status writes (our
+/// own included): a terminal error then waits for one of those.
 fn group_controller(client: &Client, settings: &Settings) -> Controller<ChatGroup> {
     let groups_api: Api<ChatGroup> = scoped(client, &settings.namespace);
     let (group_store, writer) = reflector::store();
     let being_deleted = |g: &ChatGroup| g.metadata.deletion_timestamp.as_ref().map(|_| 1u64);
+    let take_over = |g: &ChatGroup| {
+        let value = g
+            .annotations()
+            .get(super::ownership::TAKE_OVER_ANNOTATION)?;
+        let mut hasher = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(value, &mut hasher);
+        Some(std::hash::Hasher::finish(&hasher))
+    };
     let changes = reflector(writer, watcher(groups_api, watcher::Config::default()))
         .applied_objects()
         .predicate_filter(
             predicates::generation
                 .combine(predicates::finalizers)
-                .combine(being_deleted),
+                .combine(being_deleted)
+                .combine(take_over),
             Default::default(),
         );
     Controller::for_stream(changes, group_store)

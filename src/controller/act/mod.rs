@@ -392,7 +392,10 @@ impl<'a> GroupReconcile<'a> {
     }
 
     async fn report_failure(&mut self, error: &Error) {
-        let keep_ready = self.status.group_id.is_some() && self.status.disbanded_at.is_none();
+        // A refusal says the group is not this object's: no Ready from before stands.
+        let refused = matches!(error, Error::NotOwned { .. } | Error::ForeignClaim { .. });
+        let keep_ready =
+            self.status.group_id.is_some() && self.status.disbanded_at.is_none() && !refused;
         let report = Report::Failed { error, keep_ready };
         status::apply_report(
             &mut self.status,

@@ -9,18 +9,20 @@
 //!
 //! In both: the old holder makes no provider write after its renew deadline, every
 //! group is created once and disbanded once, and nothing the new holder wrote is
-//! overwritten by the old one.
+//! overwritten by the old one. Each runs on Tencent (caller-chosen ids) and on
+//! NetEase (server-assigned ids, where the new holder must find the teams the old
+//! one's creates made by their markers instead of creating second ones).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use e2e::replica::{operator_binary, OperatorProcess, ProxiedRequest, RecordingProxy};
-use e2e::{fixtures, group_id, ready_with, Env, Side, TENCENT};
+use e2e::{group_id, ready_with, Env, Op, Side};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::Api;
 use kube_sim::LeaseFailure;
-use provider_sim::{Fault, FaultKind};
+use provider_sim::{Fault, FaultKind, RecordedCall};
 use tokio::time::Instant;
 
 const LEASE_NAME: &str = "chatgroup-operator";
@@ -92,7 +94,7 @@ impl Replica {
         })
     }
 
-    /// Provider writes (anything but a `get_*` read) this replica sent at or after `since`.
+    /// Provider writes (anything but a read) this replica sent at or after `since`.
     fn writes_since(&self, since: Instant) -> Vec<ProxiedRequest> {
         self.proxy
             .requests()
@@ -101,11 +103,12 @@ impl Replica {
             .collect()
     }
 
-    fn commands(&self, command: &str) -> usize {
+    /// How many `op` calls of `side` this replica sent.
+    fn sent(&self, side: Side, op: Op) -> usize {
         self.proxy
             .requests()
             .iter()
-            .filter(|r| tencent_command(r) == Some(command))
+            .filter(|r| operation(side, r) == Some(op))
             .count()
     }
 }
@@ -115,8 +118,33 @@ fn tencent_command(request: &ProxiedRequest) -> Option<&str> {
     path.strip_prefix("/v4/")?.split('/').nth(1)
 }
 
+/// The create or disband a proxied request is, on `side`.
+fn operation(side: Side, request: &ProxiedRequest) -> Option<Op> {
+    match side {
+        Side::Tencent => {
+            let command = tencent_command(request)?;
+            [Op::Create, Op::Disband]
+                .into_iter()
+                .find(|op| side.api(*op) == command)
+        }
+        Side::Netease => {
+            let path = request.target.split('?').next()?;
+            let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+            match (request.method.as_str(), segments.as_slice()) {
+                ("POST", ["im", _, "teams"]) => Some(Op::Create),
+                ("DELETE", ["im", _, "teams", _]) => Some(Op::Disband),
+                _ => None,
+            }
+        }
+    }
+}
+
+/// Tencent: any command but a `get_*` one; NetEase: any method but GET.
 fn is_write(request: &ProxiedRequest) -> bool {
-    tencent_command(request).is_some_and(|c| !c.starts_with("get_"))
+    match tencent_command(request) {
+        Some(command) => !command.starts_with("get_"),
+        None => request.method != "GET",
+    }
 }
 
 async fn lease_holder(env: &Env) -> Option<String> {
@@ -154,19 +182,14 @@ async fn wait_ready(replica: &Replica) -> anyhow::Result<()> {
     })
 }
 
-fn manifest(name: &str) -> String {
-    fixtures::group(
-        name,
-        TENCENT,
-        Side::Tencent.group_type(),
-        &format!("name: {name}\n"),
-    )
+fn manifest(side: Side, name: &str) -> String {
+    side.manifest(name, "")
 }
 
-/// Every Tencent create takes [`CREATE_LATENCY`] on the provider.
-fn slow_creates(count: u32) -> Fault {
+/// Every create on `side` takes [`CREATE_LATENCY`] on the provider.
+fn slow_creates(side: Side, count: u32) -> Fault {
     Fault {
-        api: Some("create_group".into()),
+        api: Some(side.api(Op::Create).into()),
         kind: FaultKind::Latency(CREATE_LATENCY),
         probability: 1.0,
         remaining: Some(count),
@@ -213,74 +236,109 @@ fn object_writes(env: &Env, user: &str, from: usize) -> Vec<kube_sim::RequestRec
         .collect()
 }
 
+/// What a create call of `side` is counted by: the caller-chosen id on Tencent, the
+/// team name (the ChatGroup's name) on NetEase, where the server picks the id.
+fn created_key(side: Side, call: &RecordedCall) -> String {
+    let key = match side {
+        Side::Tencent => "GroupId",
+        Side::Netease => "name",
+    };
+    call.body[key].as_str().unwrap_or_default().to_string()
+}
+
+fn calls_to(env: &Env, side: Side, op: Op) -> Vec<RecordedCall> {
+    let api = side.api(op);
+    match side {
+        Side::Tencent => env.tencent.calls_to(api),
+        Side::Netease => env.netease.calls_to(api),
+    }
+}
+
+/// Each ChatGroup has exactly one group on the provider (found by its name), and it is
+/// the one its status records; on NetEase it carries the ChatGroup's marker.
+async fn one_group_each(env: &Env, side: Side, names: &[String]) -> anyhow::Result<Vec<String>> {
+    let live = env.sim_groups(side);
+    let mut ids = Vec::new();
+    for name in names {
+        let object = env.groups().get(name).await?;
+        let id = group_id(&object).context("a group id in status")?;
+        let groups: Vec<_> = live.iter().filter(|g| &g.name == name).collect();
+        assert_eq!(
+            groups.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(),
+            vec![id.as_str()],
+            "{side:?}: {name} has exactly the one group its status records"
+        );
+        if side == Side::Netease {
+            let uid = object.metadata.uid.clone().unwrap_or_default();
+            assert!(
+                groups[0].server_extension.contains(&uid),
+                "{name}'s team carries its marker: {}",
+                groups[0].server_extension
+            );
+        }
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
 /// Every group was created exactly once on the provider and, once deleted, disbanded
 /// exactly once; the disbands came from `by`.
 async fn delete_all_and_count(
     env: &Env,
+    side: Side,
     names: &[String],
     by: &Replica,
     other: &Replica,
 ) -> anyhow::Result<()> {
-    let ids: Vec<String> = {
-        let mut ids = Vec::new();
-        for name in names {
-            let group = env.groups().get(name).await?;
-            ids.push(group_id(&group).context("a group id in status")?);
-        }
-        ids
-    };
+    let ids = one_group_each(env, side, names).await?;
     for name in names {
         env.delete_group(name).await?;
     }
     for name in names {
         env.wait_gone(name, WAIT).await?;
     }
-    let per_group = |api: &str| {
+    let per_key = |op: Op, key: &dyn Fn(&RecordedCall) -> String| {
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-        for call in env.tencent.calls_to(api).into_iter().filter(|c| c.executed) {
-            let id = call.body["GroupId"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            *counts.entry(id).or_default() += 1;
+        for call in calls_to(env, side, op).into_iter().filter(|c| c.executed) {
+            *counts.entry(key(&call)).or_default() += 1;
         }
         counts
     };
-    let creates = per_group("create_group");
-    let disbands = per_group("destroy_group");
+    let creates = per_key(Op::Create, &|c| created_key(side, c));
+    let disbands = per_key(Op::Disband, &|c| side.disbanded_id(c));
     assert_eq!(
-        env.sim_groups(Side::Tencent).len(),
+        env.sim_groups(side).len(),
         0,
-        "every group disbanded"
+        "{side:?}: every group disbanded"
     );
     assert_eq!(
         creates.len(),
         names.len(),
-        "one group per ChatGroup: {creates:?}"
+        "{side:?}: one group per ChatGroup: {creates:?}"
     );
     assert!(
         creates.values().all(|n| *n == 1),
-        "created twice: {creates:?}"
+        "{side:?}: created twice: {creates:?}"
     );
     let mut expected: Vec<&String> = ids.iter().collect();
     expected.sort();
     assert_eq!(
         disbands.keys().collect::<Vec<_>>(),
         expected,
-        "the recorded groups were disbanded"
+        "{side:?}: the recorded groups were disbanded"
     );
     assert!(
         disbands.values().all(|n| *n == 1),
-        "disbanded twice: {disbands:?}"
+        "{side:?}: disbanded twice: {disbands:?}"
     );
     assert_eq!(
-        by.commands("destroy_group"),
+        by.sent(side, Op::Disband),
         names.len(),
         "{} disbanded them",
         by.name
     );
     assert_eq!(
-        other.commands("destroy_group"),
+        other.sent(side, Op::Disband),
         0,
         "{} disbanded nothing",
         other.name
@@ -288,19 +346,20 @@ async fn delete_all_and_count(
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_paused_holder_resumed_after_the_takeover_makes_no_write() -> anyhow::Result<()> {
+/// The holder is paused while its creates on `side` are in flight, and resumed after
+/// the standby took over.
+async fn paused_holder(side: Side) -> anyhow::Result<()> {
     let env = Env::without_operator(e2e::test_settings()).await?;
     let (a, mut b) = pair(&env).await?;
     let mut a = a;
     let names: Vec<String> = (1..=3).map(|i| format!("paused-{i}")).collect();
-    env.tencent.inject(slow_creates(names.len() as u32));
+    env.inject(side, slow_creates(side, names.len() as u32));
     for name in &names {
-        env.apply_group(&manifest(name)).await?;
+        env.apply_group(&manifest(side, name)).await?;
     }
     // Every create is on the wire (the proxy forwarded it): freeze the holder.
     e2e::eventually(WAIT, || async {
-        (a.commands("create_group") == names.len()).then_some(())
+        (a.sent(side, Op::Create) == names.len()).then_some(())
     })
     .await
     .with_context(|| {
@@ -322,7 +381,7 @@ async fn a_paused_holder_resumed_after_the_takeover_makes_no_write() -> anyhow::
     // the old one, resumed, must not.
     let mut names = names;
     names.push("paused-late".into());
-    env.apply_group(&manifest("paused-late")).await?;
+    env.apply_group(&manifest(side, "paused-late")).await?;
     env.wait_group("paused-late", WAIT, |g| ready_with(g, "Available"))
         .await?;
     let before = statuses(&env, &names).await?;
@@ -361,7 +420,7 @@ async fn a_paused_holder_resumed_after_the_takeover_makes_no_write() -> anyhow::
     );
     assert_eq!(lease_holder(&env).await.as_deref(), Some("replica-b"));
 
-    delete_all_and_count(&env, &names, &b, &a).await?;
+    delete_all_and_count(&env, side, &names, &b, &a).await?;
     let late = a.writes_since(resumed_at);
     assert!(
         late.is_empty(),
@@ -376,17 +435,17 @@ async fn a_paused_holder_resumed_after_the_takeover_makes_no_write() -> anyhow::
     Ok(())
 }
 
-/// The holder's renewals fail with `failure` while creates are in flight.
-async fn renewals_fail(failure: LeaseFailure) -> anyhow::Result<()> {
+/// The holder's renewals fail with `failure` while creates on `side` are in flight.
+async fn renewals_fail(side: Side, failure: LeaseFailure) -> anyhow::Result<()> {
     let env = Env::without_operator(e2e::test_settings()).await?;
     let (mut a, mut b) = pair(&env).await?;
     let names: Vec<String> = (1..=4).map(|i| format!("renew-{i}")).collect();
-    env.tencent.inject(slow_creates(names.len() as u32));
+    env.inject(side, slow_creates(side, names.len() as u32));
     for name in &names {
-        env.apply_group(&manifest(name)).await?;
+        env.apply_group(&manifest(side, name)).await?;
     }
     e2e::eventually(WAIT, || async {
-        (a.commands("create_group") >= 1).then_some(())
+        (a.sent(side, Op::Create) >= 1).then_some(())
     })
     .await
     .with_context(|| format!("replica-a did not send a create; log:\n{}", a.process.log()))?;
@@ -401,7 +460,7 @@ async fn renewals_fail(failure: LeaseFailure) -> anyhow::Result<()> {
     tokio::time::sleep_until(deadline + IN_FLIGHT).await;
     let mut names = names;
     names.push("renew-late".into());
-    env.apply_group(&manifest("renew-late")).await?;
+    env.apply_group(&manifest(side, "renew-late")).await?;
 
     wait_holder(
         &env,
@@ -440,7 +499,7 @@ async fn renewals_fail(failure: LeaseFailure) -> anyhow::Result<()> {
         kube_writes.is_empty(),
         "replica-a wrote ChatGroups or claims after the takeover: {kube_writes:#?}\n{a_log}"
     );
-    delete_all_and_count(&env, &names, &b, &a).await?;
+    delete_all_and_count(&env, side, &names, &b, &a).await?;
     assert!(
         b.process.wait(Duration::ZERO).await.is_none(),
         "replica-b still runs"
@@ -451,17 +510,46 @@ async fn renewals_fail(failure: LeaseFailure) -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_holder_resumed_after_the_takeover_makes_no_write() -> anyhow::Result<()> {
+    paused_holder(Side::Tencent).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_holder_resumed_after_the_takeover_makes_no_write_on_netease() -> anyhow::Result<()>
+{
+    paused_holder(Side::Netease).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_holder_whose_renewals_conflict_stops_writing_at_its_deadline() -> anyhow::Result<()> {
-    renewals_fail(LeaseFailure::Conflict).await
+    renewals_fail(Side::Tencent, LeaseFailure::Conflict).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_whose_renewals_conflict_stops_writing_at_its_deadline_on_netease(
+) -> anyhow::Result<()> {
+    renewals_fail(Side::Netease, LeaseFailure::Conflict).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_holder_whose_renewals_fail_with_500_stops_writing_at_its_deadline() -> anyhow::Result<()>
 {
-    renewals_fail(LeaseFailure::InternalError).await
+    renewals_fail(Side::Tencent, LeaseFailure::InternalError).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_whose_renewals_fail_with_500_stops_writing_at_its_deadline_on_netease(
+) -> anyhow::Result<()> {
+    renewals_fail(Side::Netease, LeaseFailure::InternalError).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_holder_whose_renewals_time_out_stops_writing_at_its_deadline() -> anyhow::Result<()> {
-    renewals_fail(LeaseFailure::Timeout(Duration::from_secs(5))).await
+    renewals_fail(Side::Tencent, LeaseFailure::Timeout(Duration::from_secs(5))).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_whose_renewals_time_out_stops_writing_at_its_deadline_on_netease(
+) -> anyhow::Result<()> {
+    renewals_fail(Side::Netease, LeaseFailure::Timeout(Duration::from_secs(5))).await
 }

@@ -3,10 +3,12 @@
 
 use std::time::Duration;
 
-use chatgroup_operator::api::ChatGroup;
-use e2e::{eventually, fixtures, group_id, ready_with, Env, Op, Side, NAMESPACE};
+use anyhow::Context as _;
+use chatgroup_operator::api::{ChatGroup, ChatGroupClaim};
+use e2e::replica::{operator_binary, OperatorProcess};
+use e2e::{eventually, fixtures, group_id, ready_with, Env, Op, Side, NAMESPACE, OPERATOR_USER};
 use kube::api::{Api, DeleteParams};
-use provider_sim::{NeteaseSim, NeteaseSimConfig, TencentSim, TencentSimConfig};
+use provider_sim::{Fault, FaultKind, NeteaseSim, NeteaseSimConfig, TencentSim, TencentSimConfig};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -229,6 +231,187 @@ async fn two_namespaces_naming_one_id_end_with_exactly_one_owner() -> anyhow::Re
     Ok(())
 }
 
+/// The operator binary as its own process, so it can be SIGKILLed mid-reconcile.
+fn spawn_operator(env: &Env, binary: &std::path::Path) -> anyhow::Result<OperatorProcess> {
+    let args: Vec<String> = [
+        "--late-create-bound",
+        "2s",
+        "--resync-interval",
+        "1h",
+        "--metrics-addr",
+        "127.0.0.1:0",
+        "--log",
+        "info",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    OperatorProcess::spawn(binary, &env.kube.url(), OPERATOR_USER, None, &args)
+}
+
+/// Two ChatGroups naming one id are applied at once; the operator binary is SIGKILLed
+/// as soon as the first claim create has been answered, before the winner acted on
+/// the group, and started again: exactly one owns the group, the one claim names it,
+/// deleting the other makes no provider write and deleting the owner disbands once.
+async fn claim_race_through_a_kill(side: Side) -> anyhow::Result<()> {
+    let env = Env::without_operator(e2e::test_settings()).await?;
+    let binary = operator_binary().await?;
+    let id = match side {
+        Side::Tencent => "killed-race".to_string(),
+        Side::Netease => {
+            env.insert(side, side.existing_group("940001"));
+            "940001".to_string()
+        }
+    };
+    // Every Kubernetes request and every provider read waits, so the step after the
+    // claim (read the group, write status, create or stamp it) is not done when the
+    // kill lands.
+    let slow = Duration::from_millis(400);
+    env.kube.faults().latency(Some(slow));
+    env.inject(
+        side,
+        Fault::always(Some(side.api(Op::Read)), FaultKind::Latency(slow)),
+    );
+    let mut operator = spawn_operator(&env, &binary)?;
+    let names = ["claimant-a", "claimant-b"];
+    let yaml = |name: &str| manifest(name, side, &format!("groupId: \"{id}\"\n"));
+    let (first_yaml, second_yaml) = (yaml(names[0]), yaml(names[1]));
+    let (first, second) = tokio::join!(env.apply_group(&first_yaml), env.apply_group(&second_yaml));
+    first?;
+    second?;
+    let claim_created = || {
+        env.kube.requests().iter().any(|r| {
+            r.resource == "chatgroupclaims"
+                && r.verb == "create"
+                && (200..300).contains(&r.code)
+                && r.user.as_deref() == Some(OPERATOR_USER)
+        })
+    };
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !claim_created() {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "{side:?}: no claim was created; log:\n{}",
+            operator.log()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    operator.kill()?;
+    let status = operator
+        .wait(Duration::from_secs(10))
+        .await
+        .context("the SIGKILLed operator did not exit")?;
+    assert!(!status.success(), "{side:?}: SIGKILL ended it: {status:?}");
+    // The kill caught the race between the claim and what it guards.
+    assert_eq!(
+        env.writes(side),
+        0,
+        "{side:?}: no provider write before the kill"
+    );
+    let claims = all_claims(&env).await?;
+    assert_eq!(claims.len(), 1, "{side:?}: one claim won before the kill");
+
+    env.kube.faults().latency(None);
+    match side {
+        Side::Tencent => env.tencent.clear_faults(),
+        Side::Netease => env.netease.clear_faults(),
+    }
+    let operator = spawn_operator(&env, &binary)?;
+    let settled = |g: &ChatGroup| ready_with(g, "Available") || not_owned(g);
+    let mut objects = Vec::new();
+    for name in names {
+        let object = env
+            .wait_group(name, WAIT, settled)
+            .await
+            .with_context(|| format!("operator log:\n{}", operator.log()))?;
+        objects.push(object);
+    }
+    let owners: Vec<&ChatGroup> = objects
+        .iter()
+        .filter(|g| ready_with(g, "Available"))
+        .collect();
+    assert_eq!(owners.len(), 1, "{side:?}: exactly one owner: {objects:#?}");
+    let owner = owners[0];
+    let loser = objects
+        .iter()
+        .find(|g| g.metadata.uid != owner.metadata.uid)
+        .expect("two objects");
+    assert!(not_owned(loser), "{side:?}: the other is refused");
+    let owner_name = owner.metadata.name.clone().unwrap_or_default();
+    let loser_name = loser.metadata.name.clone().unwrap_or_default();
+    assert!(
+        e2e::message(loser, "Ready").contains(&owner_name),
+        "{side:?}: the refusal names the owner: {}",
+        e2e::message(loser, "Ready")
+    );
+    assert_eq!(group_id(owner).as_deref(), Some(id.as_str()));
+    assert_eq!(
+        group_id(loser),
+        None,
+        "{side:?}: the loser recorded nothing"
+    );
+    let claims = all_claims(&env).await?;
+    assert_eq!(claims.len(), 1, "{side:?}: one claim: {claims:#?}");
+    assert_eq!(
+        (&claims[0].spec.holder.name, &claims[0].spec.holder.uid),
+        (&owner_name, owner.metadata.uid.as_ref().expect("uid")),
+        "{side:?}: the claim names the owner"
+    );
+    let expected_creates = match side {
+        Side::Tencent => 1,
+        Side::Netease => 0,
+    };
+    assert_eq!(
+        env.executed(side, Op::Create),
+        expected_creates,
+        "{side:?}: one group, created at most once"
+    );
+
+    let writes = env.writes(side);
+    env.delete_group(&loser_name).await?;
+    env.wait_gone(&loser_name, WAIT).await?;
+    assert_eq!(
+        env.writes(side),
+        writes,
+        "{side:?}: the loser's delete wrote nothing"
+    );
+    assert!(
+        env.sim_group(side, &id).is_some(),
+        "{side:?}: the group lives on"
+    );
+    env.delete_group(&owner_name).await?;
+    env.wait_gone(&owner_name, WAIT).await?;
+    assert_eq!(
+        env.executed(side, Op::Disband),
+        1,
+        "{side:?}: disbanded once"
+    );
+    assert!(env.sim_group(side, &id).is_none(), "{side:?}: disbanded");
+    assert!(
+        all_claims(&env).await?.is_empty(),
+        "{side:?}: claim released"
+    );
+    operator.stop(Duration::from_secs(20)).await;
+    Ok(())
+}
+
+async fn all_claims(env: &Env) -> anyhow::Result<Vec<ChatGroupClaim>> {
+    let api: Api<ChatGroupClaim> = Api::all(env.client.clone());
+    Ok(api.list(&Default::default()).await?.items)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_right_after_the_first_claim_still_ends_with_exactly_one_owner_tencent(
+) -> anyhow::Result<()> {
+    claim_race_through_a_kill(Side::Tencent).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_right_after_the_first_claim_still_ends_with_exactly_one_owner_netease(
+) -> anyhow::Result<()> {
+    claim_race_through_a_kill(Side::Netease).await
+}
+
 #[tokio::test]
 async fn a_disbanded_object_naming_an_unowned_group_claims_and_disbands_it() -> anyhow::Result<()> {
     let env = Env::start().await?;
@@ -284,8 +467,45 @@ async fn an_object_that_owns_nothing_is_released_without_a_provider_call() -> an
         env.delete_group(&name).await?;
         env.wait_gone(&name, WAIT).await?;
         assert_eq!(env.call_count(side), 0, "{side:?}: no call at all");
+        // The user is told why nothing was disbanded.
+        let released = eventually(WAIT, || async {
+            let events = events_about(&env, &name).await.ok()?;
+            events
+                .into_iter()
+                .find(|(type_, reason, _)| type_ == "Normal" && reason == "Released")
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{side:?}: no Released Event about {name}: {e}"))?;
+        assert!(
+            released.2.contains("owns no group")
+                && released.2.contains("without any provider call"),
+            "{side:?}: the Event says so: {}",
+            released.2
+        );
     }
     Ok(())
+}
+
+/// The Events in the test namespace about ChatGroup `name`, as (type, reason, note).
+async fn events_about(env: &Env, name: &str) -> anyhow::Result<Vec<(String, String, String)>> {
+    use k8s_openapi::api::events::v1::Event;
+    let events: Api<Event> = Api::namespaced(env.client.clone(), NAMESPACE);
+    let list = events.list(&Default::default()).await?.items;
+    Ok(list
+        .into_iter()
+        .filter(|e| {
+            let regarding = e.regarding.as_ref();
+            regarding.and_then(|r| r.name.as_deref()) == Some(name)
+                && regarding.and_then(|r| r.kind.as_deref()) == Some("ChatGroup")
+        })
+        .map(|e| {
+            (
+                e.type_.unwrap_or_default(),
+                e.reason.unwrap_or_default(),
+                e.note.unwrap_or_default(),
+            )
+        })
+        .collect())
 }
 
 /// Points the side's ChatProvider at another app (a second simulator).

@@ -1,7 +1,7 @@
 //! Ownership, the rest of issue 8: decisions taken on a stale watch cache, a
 //! ChatProvider repointed (edited, or deleted and re-created) or changing type, bad
-//! input (malformed ids, an emptied app key, hand-made claims), and the cross-namespace
-//! race over 20 rounds.
+//! input (malformed ids, an emptied app key, hand-made claims), and clusters restored
+//! from a backup or rebuilt from Git. The claim races live in `ownership.rs`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -849,5 +849,314 @@ async fn a_hand_made_claim_naming_a_live_object_refuses_by_holder_and_deletes_wi
 }
 
 // ---------------------------------------------------------------------------------
-// 4. Two namespaces, 20 rounds.
+// 4. Restored from a backup, rebuilt from Git.
 // ---------------------------------------------------------------------------------
+
+const TAKE_OVER: &str = chatgroup_operator::controller::ownership::TAKE_OVER_ANNOTATION;
+/// A Tencent ChatProvider of the home app whose groups carry their owner's marker.
+const MARKED_TENCENT: &str = "tencent-marked";
+const OWNER_DATA_KEY: &str = "cg_owner";
+
+async fn marked_tencent_provider(env: &Env) -> anyhow::Result<()> {
+    let yaml = provider_yaml(
+        MARKED_TENCENT,
+        Side::Tencent,
+        &env.tencent.base_url(),
+        &home_app(Side::Tencent),
+    )?;
+    let yaml = format!("{yaml}    ownerDataKey: {OWNER_DATA_KEY}\n");
+    env.apply_yaml::<ChatProvider>(&yaml).await?;
+    Ok(())
+}
+
+/// A ChatGroup manifest named `name` on the ChatProvider `provider` of `side`.
+fn manifest_on(name: &str, side: Side, provider: &str, extra: &str) -> String {
+    fixtures::group(name, provider, side.group_type(), &spec(side, extra))
+}
+
+/// The owner's marker the group `id` carries (NetEase: inside `server_extension`;
+/// Tencent: under the ownerDataKey), if it names `uid`.
+fn marked_with(env: &Env, side: Side, id: &str, uid: &str) -> bool {
+    env.sim_group(side, id).is_some_and(|g| match side {
+        Side::Tencent => g.custom_data.get(OWNER_DATA_KEY).map(String::as_str) == Some(uid),
+        Side::Netease => g.server_extension.contains(uid),
+    })
+}
+
+/// The ChatGroups `names` are lost and restored from a backup the way Velero does
+/// it, with the operator stopped: each object goes without its finalizer having run
+/// (so its claim still names its old UID), then comes back from the same manifest
+/// with a new UID and its old status written through the status subresource.
+/// Returns the old objects.
+async fn restore_from_backup(
+    env: &mut Env,
+    objects: &[(String, String)],
+) -> anyhow::Result<Vec<ChatGroup>> {
+    let mut old = Vec::new();
+    for (name, _) in objects {
+        old.push(env.groups().get(name).await?);
+    }
+    env.stop_operator().await;
+    let drop_finalizers = json!({"metadata": {"finalizers": null}});
+    for (name, _) in objects {
+        env.groups()
+            .patch(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(&drop_finalizers),
+            )
+            .await?;
+        let _ = env.groups().delete(name, &DeleteParams::default()).await;
+        env.wait_gone(name, WAIT).await?;
+        let left = claims_held_by(env, name).await?;
+        assert_eq!(left.len(), 1, "{name}'s claim outlives it: {left:?}");
+    }
+    for ((name, yaml), before) in objects.iter().zip(&old) {
+        let restored = env.apply_group(yaml).await?;
+        assert_ne!(restored.uid(), before.uid(), "{name}: a new UID");
+        let status = json!({"status": before.status});
+        env.groups()
+            .patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
+            .await?;
+    }
+    env.start_operator();
+    Ok(old)
+}
+
+/// The claim on the group `name` manages now names `name`'s current UID: the operator
+/// has reconciled the restored object (its restored status looks settled already).
+async fn wait_claimed_by_current(env: &Env, name: &str) -> anyhow::Result<()> {
+    eventually(WAIT, || async {
+        let uid = env.groups().get(name).await.ok()?.uid()?;
+        let all = claims(env).list(&ListParams::default()).await.ok()?.items;
+        all.iter()
+            .any(|c| c.spec.holder.name == name && c.spec.holder.uid == uid)
+            .then_some(())
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("{name}'s claim never named its new UID: {e}"))
+}
+
+async fn take_over(env: &Env, name: &str) -> anyhow::Result<()> {
+    let patch = json!({"metadata": {"annotations": {TAKE_OVER: "true"}}});
+    env.groups()
+        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
+    Ok(())
+}
+
+/// Restored objects whose groups carry their old UIDs' markers (NetEase, and Tencent
+/// with an `ownerDataKey`) report `GroupNotOwned` until annotated take-over: nothing
+/// is created, written or disbanded on the strength of the restore alone. Annotated,
+/// one adopts its group and re-stamps it; deleted, it disbands it once. Deleted
+/// without the annotation, the other is released and its group lives on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_restored_from_a_backup_are_refused_until_taken_over_and_make_no_second_group(
+) -> anyhow::Result<()> {
+    let mut env = Env::start().await?;
+    marked_tencent_provider(&env).await?;
+    for (side, provider) in [
+        (Side::Netease, Side::Netease.provider()),
+        (Side::Tencent, MARKED_TENCENT),
+    ] {
+        let names = [
+            format!("restored-{}", lower(side)),
+            format!("restored-left-{}", lower(side)),
+        ];
+        let objects: Vec<(String, String)> = names
+            .iter()
+            .map(|n| (n.clone(), manifest_on(n, side, provider, "")))
+            .collect();
+        let mut ids = Vec::new();
+        for (name, yaml) in &objects {
+            env.apply_group(yaml).await?;
+            let group = env
+                .wait_group(name, WAIT, |g| ready_with(g, "Available"))
+                .await?;
+            ids.push(group_id(&group).expect("recorded"));
+        }
+        let (creates, writes) = (env.executed(side, Op::Create), env.writes(side));
+
+        let old = restore_from_backup(&mut env, &objects).await?;
+        for (name, before) in names.iter().zip(&old) {
+            // The restored Ready stays as it was (a failure keeps a True Ready while a
+            // group is recorded); the refusal is reported as Stalled.
+            let refused = env
+                .wait_group(name, WAIT, |g| stalled_with(g, "GroupNotOwned"))
+                .await?;
+            let old_uid = before.uid().expect("uid");
+            let text = e2e::message(&refused, "Stalled");
+            assert!(
+                text.contains(&old_uid),
+                "{side:?} {name}: names the old owner's marker: {text}"
+            );
+            assert_eq!(
+                group_id(&refused),
+                group_id(before),
+                "{side:?}: status.groupId kept"
+            );
+        }
+        assert_eq!(
+            env.writes(side),
+            writes,
+            "{side:?}: the restore alone wrote nothing"
+        );
+
+        // Deleted without taking over: released, and its group lives on.
+        env.delete_group(&names[1]).await?;
+        env.wait_gone(&names[1], WAIT).await?;
+        assert_eq!(env.writes(side), writes, "{side:?}: nothing disbanded");
+        assert!(env.sim_group(side, &ids[1]).is_some());
+
+        // Taken over by the annotation alone (all the README asks for, no spec
+        // change): the same group, re-stamped.
+        take_over(&env, &names[0]).await?;
+        let adopted = env
+            .wait_group(&names[0], WAIT, |g| {
+                ready_with(g, "Available")
+                    && marked_with(&env, side, &ids[0], &g.uid().unwrap_or_default())
+            })
+            .await?;
+        assert_eq!(group_id(&adopted).as_deref(), Some(ids[0].as_str()));
+        assert_eq!(
+            env.executed(side, Op::Create),
+            creates,
+            "{side:?}: no second group"
+        );
+        assert_eq!(env.executed(side, Op::Disband), 0);
+        env.delete_group(&names[0]).await?;
+        env.wait_gone(&names[0], WAIT).await?;
+        assert_eq!(
+            env.executed(side, Op::Disband),
+            1,
+            "{side:?}: disbanded once"
+        );
+        assert!(env.sim_group(side, &ids[0]).is_none());
+        assert!(env.sim_group(side, &ids[1]).is_some());
+    }
+    Ok(())
+}
+
+/// A Tencent group of a ChatProvider without `ownerDataKey` carries no marker: a
+/// restored object whose old holder is gone takes its claim over and manages its
+/// recorded group again, with no second group and no write.
+#[tokio::test]
+async fn a_restored_object_whose_group_carries_no_marker_manages_it_again_without_a_second_one(
+) -> anyhow::Result<()> {
+    let mut env = Env::start().await?;
+    let side = Side::Tencent;
+    let name = "restored-plain".to_string();
+    let id = managed(&env, &name, side).await?;
+    let writes = env.writes(side);
+    let objects = [(name.clone(), manifest(&name, side, ""))];
+    restore_from_backup(&mut env, &objects).await?;
+    wait_claimed_by_current(&env, &name).await?;
+    let restored = env
+        .wait_group(&name, WAIT, |g| ready_with(g, "Available"))
+        .await?;
+    assert_eq!(group_id(&restored).as_deref(), Some(id.as_str()));
+    assert_eq!(env.writes(side), writes, "no write, no second group");
+
+    env.delete_group(&name).await?;
+    env.wait_gone(&name, WAIT).await?;
+    assert_eq!(env.executed(side, Op::Disband), 1, "disbanded once");
+    assert!(env.sim_group(side, &id).is_none());
+    assert!(claims_held_by(&env, &name).await?.is_empty());
+    Ok(())
+}
+
+/// Points `env`'s ChatProviders at `with`'s simulators (the same apps).
+async fn share_apps(env: &Env, with: &Env) -> anyhow::Result<()> {
+    for side in Side::BOTH {
+        repoint(env, side, &home_url(with, side), &home_app(side)).await?;
+    }
+    Ok(())
+}
+
+/// The README's warning: a cluster rebuilt from Git by re-applying manifests without
+/// recorded ids creates new groups (the new UIDs derive new Tencent ids and new
+/// NetEase markers). The old group is never touched by the new cluster, and each
+/// cluster's teardown disbands its own group only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unchanged_manifest_reapplied_to_a_rebuilt_cluster_makes_a_new_group_and_leaves_the_old(
+) -> anyhow::Result<()> {
+    let old = Env::start().await?;
+    let new = Env::start().await?;
+    share_apps(&new, &old).await?;
+    for side in Side::BOTH {
+        let name = format!("reapplied-{}", lower(side));
+        let first = managed(&old, &name, side).await?;
+        let writes = old.writes(side);
+        let second = managed(&new, &name, side).await?;
+        assert_ne!(first, second, "{side:?}: a new group");
+        assert_eq!(
+            old.writes(side),
+            writes + 1,
+            "{side:?}: the new cluster's one write is its create"
+        );
+        if side == Side::Netease {
+            let old_uid = old.groups().get(&name).await?.uid().unwrap_or_default();
+            assert!(
+                marked_with(&old, side, &first, &old_uid),
+                "the old team still carries the old object's marker: {:?}",
+                old.sim_group(side, &first)
+            );
+        }
+
+        old.delete_group(&name).await?;
+        old.wait_gone(&name, WAIT).await?;
+        assert!(
+            old.sim_group(side, &first).is_none(),
+            "{side:?}: old group disbanded"
+        );
+        assert!(
+            old.sim_group(side, &second).is_some(),
+            "{side:?}: new group lives on"
+        );
+        new.delete_group(&name).await?;
+        new.wait_gone(&name, WAIT).await?;
+        assert!(old.sim_group(side, &second).is_none());
+        assert_eq!(old.executed(side, Op::Disband), 2, "{side:?}: each once");
+    }
+    Ok(())
+}
+
+/// The documented migration path for Tencent without `ownerDataKey`: the id recorded
+/// into the manifest with the take-over annotation, and the old cluster torn down
+/// with `deletionPolicy: Orphan`: no second group, and the group is disbanded once,
+/// by the new cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tencent_group_without_a_marker_moves_by_recorded_id_and_an_orphaning_teardown(
+) -> anyhow::Result<()> {
+    let old = Env::start().await?;
+    let new = Env::start().await?;
+    share_apps(&new, &old).await?;
+    let side = Side::Tencent;
+    let name = "moved-plain";
+    let id = managed(&old, name, side).await?;
+
+    let recorded = manifest(name, side, &format!("groupId: \"{id}\"\n"));
+    new.apply_group(&fixtures::with_annotation(&recorded, TAKE_OVER, "true"))
+        .await?;
+    let adopted = new
+        .wait_group(name, WAIT, |g| ready_with(g, "Available"))
+        .await?;
+    assert_eq!(group_id(&adopted).as_deref(), Some(id.as_str()));
+    assert_eq!(old.executed(side, Op::Create), 1, "no second group");
+
+    set_deletion_policy_orphan(&old, name).await?;
+    old.delete_group(name).await?;
+    old.wait_gone(name, WAIT).await?;
+    assert_eq!(
+        old.executed(side, Op::Disband),
+        0,
+        "the old teardown disbanded nothing"
+    );
+    assert!(old.sim_group(side, &id).is_some());
+
+    new.delete_group(name).await?;
+    new.wait_gone(name, WAIT).await?;
+    assert_eq!(old.executed(side, Op::Disband), 1);
+    assert!(old.sim_group(side, &id).is_none());
+    Ok(())
+}
