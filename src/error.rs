@@ -86,6 +86,10 @@ pub enum Error {
     #[error("leader election: {0}")]
     Leadership(String),
 
+    /// A start-up setting is out of range; names the flag and what is allowed.
+    #[error("{flag}: {message}")]
+    InvalidSetting { flag: &'static str, message: String },
+
     /// This replica may not start provider writes any more: its renew deadline passed
     /// or it lost the lease (see `controller::fence`).
     #[error("not the leader any more, no provider write is started: {0}")]
@@ -149,6 +153,7 @@ impl Error {
             Error::Kube { .. } | Error::Finalizer(_) => "KubernetesError",
             Error::Fenced(_) => "NotLeader",
             Error::Leadership(_)
+            | Error::InvalidSetting { .. }
             | Error::Undecided { .. }
             | Error::TimedOut { .. }
             | Error::Internal(_) => "OperatorError",

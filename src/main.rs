@@ -43,8 +43,9 @@ struct RunArgs {
     /// Watch only this namespace (all namespaces when unset).
     #[arg(long, env = "CHATGROUP_NAMESPACE")]
     namespace: Option<String>,
-    /// ChatGroups reconciled at once.
-    #[arg(long, env = "CHATGROUP_CONCURRENCY", default_value_t = 4)]
+    /// The most ChatGroups reconciled at once (1-4096): a ceiling; each app's rate
+    /// budget sets the pace below it.
+    #[arg(long, env = "CHATGROUP_CONCURRENCY", default_value_t = 256)]
     concurrency: u16,
     /// How often groups are read back from the provider to catch drift (e.g. 10m, 30s).
     #[arg(long, env = "CHATGROUP_RESYNC_INTERVAL", default_value = "10m", value_parser = humantime::parse_duration)]
@@ -179,6 +180,7 @@ async fn main() -> anyhow::Result<()> {
                 }),
                 ..Settings::default()
             };
+            settings.validate()?;
             let client = client(args.kubeconfig).await?;
             run(client, settings).await?;
         }

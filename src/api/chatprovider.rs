@@ -91,7 +91,10 @@ pub struct RateLimitSpec {
     /// limit: 200 for Tencent, 100 for NetEase (standard plan).
     #[schemars(range(min = 1, max = 10000))]
     pub requests_per_second: u32,
-    /// Calls allowed at once above the sustained rate. Defaults to requestsPerSecond.
+    /// Calls allowed at once above the sustained rate. Defaults to 1: calls evenly
+    /// spaced, so that a provider counting whole seconds never sees more than
+    /// requestsPerSecond in one. A larger burst only suits a provider known to count
+    /// with a token bucket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 10000))]
     pub burst: Option<u32>,

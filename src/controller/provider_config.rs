@@ -69,7 +69,7 @@ fn rate(spec: &ChatProviderSpec, default: RateConfig) -> RateConfig {
     match &spec.rate_limit {
         Some(limit) => RateConfig {
             requests_per_second: limit.requests_per_second,
-            burst: limit.burst.unwrap_or(limit.requests_per_second),
+            burst: limit.burst.unwrap_or(1),
         },
         None => default,
     }
@@ -109,7 +109,7 @@ mod tests {
     }
 
     #[test]
-    fn the_rate_limit_burst_defaults_to_the_rate() {
+    fn the_rate_limit_burst_defaults_to_evenly_spaced_calls() {
         let config = provider_config(
             &spec("netease: {appKey: k, appSecretRef: {name: s, key: k}}\nrateLimit: {requestsPerSecond: 7}"),
             "secret".into(),
@@ -119,7 +119,7 @@ mod tests {
             config.rate(),
             RateConfig {
                 requests_per_second: 7,
-                burst: 7
+                burst: 1
             }
         );
     }

@@ -9,7 +9,9 @@ use crate::{Error, Result};
 pub struct Settings {
     /// Watch only this namespace; all namespaces when `None`.
     pub namespace: Option<String>,
-    /// ChatGroups reconciled at once.
+    /// The most ChatGroups reconciled at once: a ceiling, not the pace. Each app's
+    /// rate budget sets the pace, and calls in flight follow it (rate × latency);
+    /// reconciles waiting for the budget cost no provider call.
     pub concurrency: u16,
     /// How often groups are read back from the provider (in batches) to catch drift.
     pub resync_interval: Duration,
@@ -99,11 +101,88 @@ impl LeaderElection {
     }
 }
 
+/// The highest `--concurrency`: a ceiling on reconciles at once, far above what any
+/// provider budget keeps busy.
+pub const MAX_CONCURRENCY: u16 = 4096;
+
+/// A duration setting's allowed range, in words for the error.
+struct Range {
+    flag: &'static str,
+    value: Duration,
+    min: Duration,
+    max: Duration,
+}
+
+impl Range {
+    fn check(&self) -> Result<()> {
+        if (self.min..=self.max).contains(&self.value) {
+            return Ok(());
+        }
+        Err(Error::InvalidSetting {
+            flag: self.flag,
+            message: format!(
+                "{} is out of range: allowed from {} to {}",
+                humantime::format_duration(self.value),
+                humantime::format_duration(self.min),
+                humantime::format_duration(self.max)
+            ),
+        })
+    }
+}
+
+impl Settings {
+    /// Every setting within its range, checked before anything starts: a zero or
+    /// absurd value would be a busy loop, a stuck queue or a wait of years.
+    pub fn validate(&self) -> Result<()> {
+        if !(1..=MAX_CONCURRENCY).contains(&self.concurrency) {
+            return Err(Error::InvalidSetting {
+                flag: "--concurrency",
+                message: format!(
+                    "{} is out of range: allowed from 1 to {MAX_CONCURRENCY} (a ceiling; the providers' rate budgets set the pace below it)",
+                    self.concurrency
+                ),
+            });
+        }
+        let secs = Duration::from_secs;
+        let day = secs(24 * 3600);
+        let ranges = [
+            ("--resync-interval", self.resync_interval, secs(1), 7 * day),
+            (
+                "--reconcile-timeout",
+                self.reconcile_timeout,
+                secs(1),
+                secs(3600),
+            ),
+            ("--secret-refresh", self.secret_refresh, secs(1), day),
+            ("--late-create-bound", self.late_create_bound, secs(1), day),
+            (
+                "--max-deletion-backoff",
+                self.max_deletion_backoff,
+                secs(1),
+                day,
+            ),
+        ];
+        for (flag, value, min, max) in ranges {
+            Range {
+                flag,
+                value,
+                min,
+                max,
+            }
+            .check()?;
+        }
+        if let Some(election) = &self.leader_election {
+            election.validate()?;
+        }
+        Ok(())
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             namespace: None,
-            concurrency: 4,
+            concurrency: 256,
             resync_interval: Duration::from_secs(600),
             terminal_retry: Duration::from_secs(3600),
             min_backoff: Duration::from_millis(500),
@@ -117,6 +196,114 @@ impl Default for Settings {
             state_namespace: "default".into(),
             secret_refresh: super::clients::DEFAULT_SECRET_REFRESH,
             max_deletion_backoff: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_out_of_range_are_refused_naming_the_flag_and_the_range() {
+        let ok = Settings::default();
+        assert!(ok.validate().is_ok(), "the defaults are valid");
+        let secs = Duration::from_secs;
+        let cases: Vec<(&str, Settings)> = vec![
+            (
+                "--concurrency",
+                Settings {
+                    concurrency: 0,
+                    ..Settings::default()
+                },
+            ),
+            (
+                "--concurrency",
+                Settings {
+                    concurrency: MAX_CONCURRENCY + 1,
+                    ..Settings::default()
+                },
+            ),
+            (
+                "--resync-interval",
+                Settings {
+                    resync_interval: Duration::ZERO,
+                    ..Settings::default()
+                },
+            ),
+            (
+                "--resync-interval",
+                Settings {
+                    resync_interval: secs(365 * 24 * 3600),
+                    ..Settings::default()
+                },
+            ),
+            (
+                "--reconcile-timeout",
+                Settings {
+                    reconcile_timeout: Duration::ZERO,
+                    ..Settings::default()
+                },
+            ),
+            (
+                "--secret-refresh",
+                Settings {
+                    secret_refresh: Duration::from_millis(10),
+                    ..Settings::default()
+                },
+            ),
+            (
+                "--late-create-bound",
+                Settings {
+                    late_create_bound: Duration::ZERO,
+                    ..Settings::default()
+                },
+            ),
+            (
+                "--max-deletion-backoff",
+                Settings {
+                    max_deletion_backoff: secs(30 * 24 * 3600),
+                    ..Settings::default()
+                },
+            ),
+            (
+                "--lease-renew-deadline",
+                Settings {
+                    leader_election: Some(LeaderElection {
+                        renew_deadline: secs(20),
+                        ..LeaderElection::default()
+                    }),
+                    ..Settings::default()
+                },
+            ),
+        ];
+        for (flag, settings) in cases {
+            let message = settings.validate().expect_err(flag).to_string();
+            assert!(
+                message.starts_with(flag) || message.contains(flag),
+                "{flag}: {message}"
+            );
+            assert!(
+                message.contains("allowed") || message.contains("must"),
+                "{flag}: {message}"
+            );
+        }
+        let edges = [
+            Settings {
+                concurrency: 1,
+                ..Settings::default()
+            },
+            Settings {
+                concurrency: MAX_CONCURRENCY,
+                ..Settings::default()
+            },
+            Settings {
+                resync_interval: secs(1),
+                ..Settings::default()
+            },
+        ];
+        for settings in edges {
+            assert!(settings.validate().is_ok(), "{settings:?}");
         }
     }
 }

@@ -94,6 +94,20 @@ impl std::fmt::Debug for RateBudget {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct OverBudget;
 
+/// The share of the configured rate the budget sends at. A call sent near the end of
+/// one second may arrive in the next: the rest is room for that drift, so a provider
+/// counting whole seconds never counts more than the configured rate in one.
+pub const PACE_SHARE: f64 = 0.975;
+
+/// One call every 1 / (rate × [`PACE_SHARE`]) s, with `burst` allowed at once.
+fn paced(requests_per_second: u32, burst: NonZeroU32) -> Quota {
+    let per_second = f64::from(requests_per_second.max(1)) * PACE_SHARE;
+    let period = Duration::from_secs_f64(1.0 / per_second);
+    Quota::with_period(period)
+        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+        .allow_burst(burst)
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
@@ -155,11 +169,9 @@ impl RateBudget {
         let mut apis = lock(&self.apis);
         apis.entry(name)
             .or_insert_with(|| {
-                let per_second =
-                    NonZeroU32::new(self.rate.requests_per_second).unwrap_or(NonZeroU32::MIN);
                 let burst = NonZeroU32::new(self.rate.burst).unwrap_or(NonZeroU32::MIN);
                 Arc::new(Api {
-                    limiter: RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst)),
+                    limiter: RateLimiter::direct(paced(self.rate.requests_per_second, burst)),
                     cooldown: Mutex::new(Cooldown::default()),
                     counters: Counters::default(),
                 })

@@ -36,15 +36,15 @@ pub struct RateConfig {
 }
 
 impl RateConfig {
-    /// Tencent's documented default: 200 calls/s per API and SDKAppID.
+    /// Tencent's documented default: 200 calls/s per API and SDKAppID, evenly spaced.
     pub const TENCENT_DEFAULT: RateConfig = RateConfig {
         requests_per_second: 200,
-        burst: 200,
+        burst: 1,
     };
-    /// NetEase's standard-plan default: 100 calls/s per API and app.
+    /// NetEase's standard-plan default: 100 calls/s per API and app, evenly spaced.
     pub const NETEASE_DEFAULT: RateConfig = RateConfig {
         requests_per_second: 100,
-        burst: 100,
+        burst: 1,
     };
 
     pub fn default_for(kind: ProviderKind) -> RateConfig {

@@ -8,6 +8,7 @@ mod netease_support;
 #[path = "support/tencent.rs"]
 mod tencent_support;
 
+mod cli;
 mod crds_are_current;
 mod fuzz_provider;
 mod layers;

@@ -37,7 +37,7 @@ fn defaults_are_the_documented_ones() {
         config.rate,
         RateConfig {
             requests_per_second: 200,
-            burst: 200
+            burst: 1
         }
     );
     assert_eq!(netease().base_url(), "https://open.yunxinapi.com");
