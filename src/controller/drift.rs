@@ -1,5 +1,6 @@
 //! Drift detection: every resync interval (jittered), read all managed groups back
-//! from their providers in batches (Tencent 50, NetEase 30 per call) and requeue the
+//! from their providers in batches per app and group type (Tencent 50, NetEase 30
+//! advanced or 20 super teams per call), spread over the interval, and requeue the
 //! ChatGroups whose group changed or disappeared outside Kubernetes, and those whose
 //! create was sent more than once (their reconcile looks for a late duplicate).
 
@@ -15,10 +16,7 @@ use rand::Rng;
 
 use super::{plan, Context};
 use crate::api::{ChatGroup, GroupState};
-use crate::provider::{GroupKey, Lookup};
-
-/// Groups read in one batch share a namespace, a ChatProvider and a group type.
-type BatchKey = (String, String, String);
+use crate::provider::{AppIdentity, GroupKey, GroupProvider, GroupType, Lookup};
 
 /// Groups that are worth reading back: recorded, active, not being deleted.
 fn watched(group: &ChatGroup) -> Option<String> {
@@ -49,71 +47,132 @@ fn duplicate_watched(group: &ChatGroup) -> bool {
         .is_some_and(|s| s.duplicate_watch.is_some())
 }
 
-/// Watched groups with their ids, by namespace, ChatProvider and group type.
-fn batches(groups: Vec<Arc<ChatGroup>>) -> BTreeMap<BatchKey, Vec<(Arc<ChatGroup>, String)>> {
-    let mut by_provider: BTreeMap<BatchKey, Vec<(Arc<ChatGroup>, String)>> = BTreeMap::new();
-    for group in groups {
-        if let Some(id) = watched(&group) {
-            let key = (
-                group.namespace().unwrap_or_default(),
-                group.spec.provider_ref.name.clone(),
-                format!("{:?}", group.spec.group_type),
-            );
-            by_provider.entry(key).or_default().push((group, id));
-        }
-    }
-    by_provider
+/// The app and batch size a ChatProvider's client reads with.
+#[derive(Clone)]
+pub struct Reader {
+    pub provider: Arc<dyn GroupProvider>,
+    pub app: AppIdentity,
 }
 
-/// One pass over every watched group. Returns how many were requeued.
-pub async fn resync_once(ctx: &Context, requeue: &UnboundedSender<ObjectRef<ChatGroup>>) -> usize {
-    let by_provider = batches(ctx.groups());
-    let mut requeued = 0;
-    for ((namespace, provider_name, _), members) in by_provider {
-        let Ok(provider) = ctx.providers.resolve(&namespace, &provider_name).await else {
+/// One read call: groups of one app and one group type, at most the provider's batch.
+pub struct Batch {
+    pub provider: Arc<dyn GroupProvider>,
+    pub group_type: GroupType,
+    pub members: Vec<(Arc<ChatGroup>, String)>,
+}
+
+/// Groups are read per app and group type, whichever namespace and ChatProvider
+/// reach the app, so a pass makes Σ⌈n / batch⌉ calls over the (app, type) pairs. A
+/// group recorded in another app than its ChatProvider's now is not read at all (its
+/// reconcile reports ProviderChanged), nor is one whose ChatProvider has no client.
+pub fn plan_batches(
+    groups: Vec<Arc<ChatGroup>>,
+    reader: impl Fn(&str, &str) -> Option<Reader>,
+) -> Vec<Batch> {
+    // Keyed by provider kind, app id and group type (by name: a stable order).
+    type AppKey = (String, String, String);
+    type Members = (Reader, GroupType, Vec<(Arc<ChatGroup>, String)>);
+    let mut by_app: BTreeMap<AppKey, Members> = BTreeMap::new();
+    for group in groups {
+        let Some(id) = watched(&group) else { continue };
+        let namespace = group.namespace().unwrap_or_default();
+        let Some(reader) = reader(&namespace, &group.spec.provider_ref.name) else {
             continue;
         };
-        // A group recorded in another app than the ChatProvider's now is not read at
-        // all: its reconcile reports ProviderChanged.
-        let app = provider.app();
-        let members: Vec<_> = members
-            .into_iter()
-            .filter(|(g, _)| {
-                let recorded = g.status.as_ref().and_then(|s| s.app.as_ref());
-                recorded.is_none_or(|r| super::ownership::same_app(r, &app))
+        let recorded = group.status.as_ref().and_then(|s| s.app.as_ref());
+        if recorded.is_some_and(|r| !super::ownership::same_app(r, &reader.app)) {
+            continue;
+        }
+        let group_type: GroupType = group.spec.group_type.into();
+        let key = (
+            reader.app.kind.to_string(),
+            reader.app.app_id.clone(),
+            format!("{group_type:?}"),
+        );
+        by_app
+            .entry(key)
+            .or_insert_with(|| (reader, group_type, Vec::new()))
+            .2
+            .push((group, id));
+    }
+    let mut batches = Vec::new();
+    for (reader, group_type, members) in by_app.into_values() {
+        let size = reader.provider.max_batch(group_type).max(1);
+        for chunk in members.chunks(size) {
+            batches.push(Batch {
+                provider: reader.provider.clone(),
+                group_type,
+                members: chunk.to_vec(),
+            });
+        }
+    }
+    batches
+}
+
+/// One pass over every watched group, its read calls spread evenly over `spread` so
+/// they come as a trickle beside creates and disbands, not as a burst. Returns how
+/// many groups were requeued.
+pub async fn resync_once(
+    ctx: &Context,
+    requeue: &UnboundedSender<ObjectRef<ChatGroup>>,
+    spread: Duration,
+) -> usize {
+    let groups = ctx.groups();
+    let mut readers: BTreeMap<(String, String), Option<Reader>> = BTreeMap::new();
+    for group in &groups {
+        let key = (
+            group.namespace().unwrap_or_default(),
+            group.spec.provider_ref.name.clone(),
+        );
+        if readers.contains_key(&key) || watched(group).is_none() {
+            continue;
+        }
+        let resolved = ctx.providers.resolve(&key.0, &key.1).await.ok();
+        let reader = resolved.map(|provider| Reader {
+            app: provider.app(),
+            provider,
+        });
+        readers.insert(key, reader);
+    }
+    let batches = plan_batches(groups, |namespace, name| {
+        readers
+            .get(&(namespace.to_string(), name.to_string()))
+            .cloned()
+            .flatten()
+    });
+    let gap = spread / u32::try_from(batches.len()).unwrap_or(u32::MAX).max(1);
+    let mut requeued = 0;
+    for (i, batch) in batches.iter().enumerate() {
+        if i > 0 {
+            tokio::time::sleep(gap).await;
+        }
+        let keys: Vec<GroupKey> = batch
+            .members
+            .iter()
+            .map(|(g, id)| GroupKey {
+                id: id.clone(),
+                group_type: batch.group_type,
+                owner: g.spec.owner.clone(),
             })
             .collect();
-        let Some((first, _)) = members.first() else {
+        let Ok(found) = batch.provider.get_groups(&keys).await else {
             continue;
         };
-        let group_type = first.spec.group_type.into();
-        for chunk in members.chunks(provider.max_batch(group_type).max(1)) {
-            let keys: Vec<GroupKey> = chunk
-                .iter()
-                .map(|(g, id)| GroupKey {
-                    id: id.clone(),
-                    group_type,
-                    owner: g.spec.owner.clone(),
-                })
-                .collect();
-            let Ok(found) = provider.get_groups(&keys).await else {
-                continue;
-            };
-            for ((group, _), (_, lookup)) in chunk.iter().zip(found.iter()) {
-                if (drifted(group, lookup) || duplicate_watched(group))
-                    && requeue
-                        .unbounded_send(ObjectRef::from_obj(group.as_ref()))
-                        .is_ok()
-                {
-                    requeued += 1;
-                }
+        for ((group, _), (_, lookup)) in batch.members.iter().zip(found.iter()) {
+            if (drifted(group, lookup) || duplicate_watched(group))
+                && requeue
+                    .unbounded_send(ObjectRef::from_obj(group.as_ref()))
+                    .is_ok()
+            {
+                requeued += 1;
             }
         }
     }
     requeued
 }
 
-/// Runs [`resync_once`] every resync interval, ±10% jitter, until `shutdown`.
+/// A pass every resync interval (±10% jitter), until `shutdown`; each pass spreads
+/// its reads over 90% of its interval.
 pub async fn run(
     ctx: Arc<Context>,
     requeue: UnboundedSender<ObjectRef<ChatGroup>>,
@@ -121,15 +180,129 @@ pub async fn run(
 ) {
     let interval = ctx.settings.resync_interval;
     let passes = async {
+        let period = || interval.mul_f64(rand::rng().random_range(0.9..1.1));
+        let mut next = tokio::time::Instant::now() + period();
         loop {
-            let jitter = rand::rng().random_range(0.9..1.1);
-            tokio::time::sleep(Duration::from_secs_f64(interval.as_secs_f64() * jitter)).await;
-            let requeued = resync_once(&ctx, &requeue).await;
+            tokio::time::sleep_until(next).await;
+            let this = period();
+            next = tokio::time::Instant::now() + this;
+            let requeued = resync_once(&ctx, &requeue, this.mul_f64(0.9)).await;
             tracing::debug!(requeued, "drift resync done");
         }
     };
     tokio::select! {
         _ = passes => {}
         _ = shutdown => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::testing::NAMESPACE;
+    use crate::api::{ChatGroupStatus, ChatGroupType, RecordedApp};
+    use crate::provider::memory::MemoryProvider;
+
+    fn recorded(name: &str, namespace: &str, provider: &str, app: Option<&str>) -> Arc<ChatGroup> {
+        let mut group = ChatGroup::test()
+            .named(name)
+            .with_status(ChatGroupStatus {
+                group_id: Some(format!("g-{name}")),
+                app: app.map(|app_id| RecordedApp {
+                    provider: "tencent".into(),
+                    app_id: app_id.into(),
+                    host: String::new(),
+                }),
+                ..ChatGroupStatus::default()
+            })
+            .build();
+        group.metadata.namespace = Some(namespace.into());
+        group.spec.provider_ref.name = provider.into();
+        Arc::new(group)
+    }
+
+    /// `n` groups through ChatProvider `provider`, recorded in the app it reaches.
+    fn many(n: usize, namespace: &str, provider: &str) -> Vec<Arc<ChatGroup>> {
+        let app = reader(namespace, provider).map(|r| r.app.app_id);
+        (0..n)
+            .map(|i| {
+                let name = format!("{namespace}-{provider}-{i}");
+                recorded(&name, namespace, provider, app.as_deref())
+            })
+            .collect()
+    }
+
+    /// ChatProviders `im` and `other` (in any namespace) reach app "1"; `elsewhere`
+    /// reaches app "2"; `broken` has no client.
+    fn reader(_namespace: &str, name: &str) -> Option<Reader> {
+        let app_id = match name {
+            "im" | "other" => "1",
+            "elsewhere" => "2",
+            _ => return None,
+        };
+        let provider: Arc<dyn GroupProvider> =
+            Arc::new(MemoryProvider::tencent(false).with_app_id(app_id));
+        Some(Reader {
+            app: provider.app(),
+            provider,
+        })
+    }
+
+    #[test]
+    fn reads_are_batched_per_app_and_group_type_whatever_the_namespace() {
+        let sizes = |groups: Vec<Arc<ChatGroup>>| -> Vec<usize> {
+            plan_batches(groups, reader)
+                .iter()
+                .map(|b| b.members.len())
+                .collect()
+        };
+        let work = {
+            let mut group = (*recorded("w", NAMESPACE, "im", Some("1"))).clone();
+            group.spec.group_type = ChatGroupType::Work;
+            Arc::new(group)
+        };
+        type Case<'a> = (&'a str, Vec<Arc<ChatGroup>>, Vec<usize>);
+        let cases: Vec<Case> = vec![
+            (
+                "one namespace: ⌈120 / 50⌉ calls",
+                many(120, NAMESPACE, "im"),
+                vec![50, 50, 20],
+            ),
+            (
+                "two namespaces, one app: batched together",
+                [many(60, "a", "im"), many(60, "b", "other")].concat(),
+                vec![50, 50, 20],
+            ),
+            (
+                "two apps: batched apart",
+                [many(60, "a", "im"), many(10, "a", "elsewhere")].concat(),
+                vec![50, 10, 10],
+            ),
+            (
+                "another group type: its own batch",
+                [many(3, "a", "im"), vec![work]].concat(),
+                vec![3, 1],
+            ),
+            (
+                "a group recorded in another app is not read",
+                vec![recorded("x", "a", "elsewhere", Some("1"))],
+                vec![],
+            ),
+            (
+                "a ChatProvider without a client is skipped",
+                many(5, "a", "broken"),
+                vec![],
+            ),
+            (
+                "nothing recorded: nothing read",
+                vec![Arc::new(ChatGroup::test().build())],
+                vec![],
+            ),
+        ];
+        for (case, groups, expected) in cases {
+            let mut found = sizes(groups);
+            found.sort_unstable_by(|a, b| b.cmp(a));
+            assert_eq!(found, expected, "{case}");
+        }
     }
 }
