@@ -155,7 +155,8 @@ fn group_controller(client: &Client, settings: &Settings) -> Controller<ChatGrou
         std::hash::Hash::hash(value, &mut hasher);
         Some(std::hash::Hasher::finish(&hasher))
     };
-    let changes = reflector(writer, watcher(groups_api, watcher::Config::default()))
+    let watched = watcher(groups_api, watcher::Config::default()).modify(slim);
+    let changes = reflector(writer, watched)
         .applied_objects()
         .predicate_filter(
             predicates::generation
@@ -166,6 +167,16 @@ fn group_controller(client: &Client, settings: &Settings) -> Controller<ChatGrou
         );
     Controller::for_stream(changes, group_store)
         .with_config(ControllerConfig::default().concurrency(settings.concurrency))
+}
+
+/// Only what the cache's readers use is kept: decisions are taken on a fresh read, so
+/// managedFields and kubectl's copy of the last applied manifest (often larger than
+/// the object itself) are dropped before an object is stored.
+fn slim(group: &mut ChatGroup) {
+    group.managed_fields_mut().clear();
+    group
+        .annotations_mut()
+        .remove("kubectl.kubernetes.io/last-applied-configuration");
 }
 
 /// Claims for recorded groups that have none, before the first reconcile. Retried

@@ -60,6 +60,10 @@ struct Cooldown {
 }
 
 struct Api {
+    /// Callers take turns (first come, first served) before they ask the limiter:
+    /// one waits on it at a time, instead of every waiter waking at each token and
+    /// all but one going back to sleep.
+    turn: tokio::sync::Mutex<()>,
     limiter: DefaultDirectRateLimiter,
     cooldown: Mutex<Cooldown>,
     counters: Counters,
@@ -171,6 +175,7 @@ impl RateBudget {
             .or_insert_with(|| {
                 let burst = NonZeroU32::new(self.rate.burst).unwrap_or(NonZeroU32::MIN);
                 Arc::new(Api {
+                    turn: tokio::sync::Mutex::new(()),
                     limiter: RateLimiter::direct(paced(self.rate.requests_per_second, burst)),
                     cooldown: Mutex::new(Cooldown::default()),
                     counters: Counters::default(),
@@ -188,6 +193,13 @@ impl RateBudget {
     ) -> Result<(), OverBudget> {
         let state = self.api(api);
         let mut waited = false;
+        let _turn = match state.turn.try_lock() {
+            Ok(turn) => turn,
+            Err(_) => {
+                waited = true;
+                state.turn.lock().await
+            }
+        };
         loop {
             let api_until = lock(&state.cooldown).until;
             let until = api_until.max(*lock(&self.app_until));
