@@ -45,7 +45,7 @@ struct RunArgs {
     namespace: Option<String>,
     /// The most ChatGroups reconciled at once (1-4096): a ceiling; each app's rate
     /// budget sets the pace below it.
-    #[arg(long, env = "CHATGROUP_CONCURRENCY", default_value_t = 256)]
+    #[arg(long, env = "CHATGROUP_CONCURRENCY", default_value_t = 64)]
     concurrency: u16,
     /// How often groups are read back from the provider to catch drift (e.g. 10m, 30s).
     #[arg(long, env = "CHATGROUP_RESYNC_INTERVAL", default_value = "10m", value_parser = humantime::parse_duration)]

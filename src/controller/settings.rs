@@ -11,7 +11,8 @@ pub struct Settings {
     pub namespace: Option<String>,
     /// The most ChatGroups reconciled at once: a ceiling, not the pace. Each app's
     /// rate budget sets the pace, and calls in flight follow it (rate × latency);
-    /// reconciles waiting for the budget cost no provider call.
+    /// reconciles waiting for the budget cost no provider call. The default leaves
+    /// room for two apps at their documented caps with reconciles of ~150 ms.
     pub concurrency: u16,
     /// How often groups are read back from the provider (in batches) to catch drift.
     pub resync_interval: Duration,
@@ -182,7 +183,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             namespace: None,
-            concurrency: 256,
+            concurrency: 64,
             resync_interval: Duration::from_secs(600),
             terminal_retry: Duration::from_secs(3600),
             min_backoff: Duration::from_millis(500),
