@@ -7,6 +7,7 @@ pub mod chatprovider;
 pub mod claims;
 pub mod clients;
 pub mod drift;
+pub mod events;
 pub mod fence;
 pub mod guard;
 pub mod leader;

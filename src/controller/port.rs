@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use kube::api::{Api, Patch, PatchParams};
-use kube::runtime::events::{Event, Recorder};
+use kube::runtime::events::Event;
 use kube::{Client, Resource, ResourceExt};
 
 use super::claims;
 use super::clients::Providers;
+use super::events::EventPublisher;
 use super::ownership::ClaimResult;
 use crate::api::{ChatGroup, ClaimHolder, RecordedApp};
 use crate::provider::GroupProvider;
@@ -71,15 +72,15 @@ pub trait Cluster: Send + Sync {
 pub struct KubeCluster {
     client: Client,
     providers: Arc<Providers>,
-    recorder: Recorder,
+    events: EventPublisher,
 }
 
 impl KubeCluster {
-    pub fn new(client: Client, providers: Arc<Providers>, recorder: Recorder) -> KubeCluster {
+    pub fn new(client: Client, providers: Arc<Providers>, events: EventPublisher) -> KubeCluster {
         KubeCluster {
             client,
             providers,
-            recorder,
+            events,
         }
     }
 }
@@ -136,7 +137,7 @@ impl Cluster for KubeCluster {
 
     async fn publish(&self, group: &ChatGroup, event: Event) {
         let reason = event.reason.clone();
-        if let Err(error) = self.recorder.publish(&event, &group.object_ref(&())).await {
+        if let Err(error) = self.events.publish(&event, &group.object_ref(&())).await {
             tracing::warn!(%error, reason, "could not publish event");
         }
     }

@@ -10,7 +10,7 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use kube::api::{Api, ListParams};
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
-use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::events::Reporter;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{predicates, reflector, watcher, Predicate, WatchStreamExt};
 use kube::{Client, Resource, ResourceExt};
@@ -250,8 +250,8 @@ fn context(
     let ledger =
         guard::ConfigMapLedger::new(client.clone(), &settings.state_namespace, DISBAND_LEDGER);
     let providers = Arc::new(providers.with_write_gate(Arc::new(fence.clone())));
-    let recorder = Recorder::new(client.clone(), reporter);
-    let cluster = port::KubeCluster::new(client.clone(), providers.clone(), recorder);
+    let events = super::events::EventPublisher::new(client.clone(), reporter);
+    let cluster = port::KubeCluster::new(client.clone(), providers.clone(), events);
     Arc::new(Context {
         client,
         providers,

@@ -10,6 +10,7 @@ mod crd_deletion;
 mod credentials;
 mod demo;
 mod duplicates;
+mod events;
 mod faults;
 mod gitops;
 mod guard;
