@@ -141,6 +141,22 @@ impl KubeSim {
         Some(object::present(obj, r, version))
     }
 
+    /// Looks at an object in the store as stored, without copying it: cheap enough
+    /// to poll thousands of objects.
+    pub fn peek<R>(
+        &self,
+        group: &str,
+        version: &str,
+        plural: &str,
+        namespace: Option<&str>,
+        name: &str,
+        look: impl FnOnce(&Value) -> R,
+    ) -> Option<R> {
+        let st = self.shared.lock();
+        let r = st.registry.lookup(group, version, plural)?;
+        st.get(&r.id(), namespace.unwrap_or(""), name).map(look)
+    }
+
     /// Ends open watches and stops serving.
     pub async fn shutdown(self) {
         self.stop();
