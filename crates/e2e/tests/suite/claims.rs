@@ -11,6 +11,54 @@ use kube::ResourceExt;
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// Tencent group `ops-room` on the simulator; ChatGroup `copy` naming it through
+/// ChatProvider `tencent`; ChatGroup `owner` through `owner_provider`, left as an
+/// earlier version left it: the group recorded (with `app`, when given), no claim.
+async fn owner_recorded_by_an_earlier_version(
+    env: &Env,
+    owner_provider: &str,
+    app: Option<chatgroup_operator::api::RecordedApp>,
+) -> anyhow::Result<()> {
+    use chatgroup_operator::api::{ChatGroupStatus, GroupOrigin};
+    use kube::api::{Patch, PatchParams};
+
+    env.tencent.insert_group(provider_sim::SimGroup {
+        id: "ops-room".into(),
+        group_type: "Public".into(),
+        name: "Ops".into(),
+        ..Default::default()
+    });
+    env.apply_group(&fixtures::group(
+        "copy",
+        "tencent",
+        "Public",
+        "name: Ops\ngroupId: ops-room\n",
+    ))
+    .await?;
+    let owner = env
+        .apply_group(&fixtures::group(
+            "owner",
+            owner_provider,
+            "Public",
+            "name: Ops\n",
+        ))
+        .await?;
+    let status = ChatGroupStatus {
+        group_id: Some("ops-room".into()),
+        origin: Some(GroupOrigin::Created),
+        app,
+        ..ChatGroupStatus::default()
+    };
+    env.groups()
+        .patch_status(
+            &owner.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&serde_json::json!({ "status": status })),
+        )
+        .await?;
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_claim_taken_over_since_it_was_won_stops_the_disband() -> anyhow::Result<()> {
     let env = Env::start().await?;
@@ -65,51 +113,17 @@ async fn a_claim_taken_over_since_it_was_won_stops_the_disband() -> anyhow::Resu
 /// later, so the copy certainly is).
 #[tokio::test]
 async fn recorded_groups_get_their_claims_before_a_copy_can_take_them() -> anyhow::Result<()> {
-    use chatgroup_operator::api::{ChatGroupStatus, ChatProvider, GroupOrigin, RecordedApp};
-    use kube::api::{Patch, PatchParams};
+    use chatgroup_operator::api::{ChatProvider, RecordedApp};
 
     let mut env = Env::without_operator(e2e::test_settings()).await?;
     let side = Side::Tencent;
     let app_id = provider_sim::TencentSimConfig::default().sdk_app_id;
-    env.tencent.insert_group(provider_sim::SimGroup {
-        id: "ops-room".into(),
-        group_type: "Public".into(),
-        name: "Ops".into(),
-        ..Default::default()
-    });
-    env.apply_group(&fixtures::group(
-        "copy",
-        "tencent",
-        "Public",
-        "name: Ops\ngroupId: ops-room\n",
-    ))
-    .await?;
-    let owner = env
-        .apply_group(&fixtures::group(
-            "owner",
-            "tencent-late",
-            "Public",
-            "name: Ops\n",
-        ))
-        .await?;
-    // The owner as an earlier version left it: the group recorded, no claim.
-    let status = ChatGroupStatus {
-        group_id: Some("ops-room".into()),
-        origin: Some(GroupOrigin::Created),
-        app: Some(RecordedApp {
-            provider: "tencent".into(),
-            app_id: app_id.to_string(),
-            host: "127.0.0.1".into(),
-        }),
-        ..ChatGroupStatus::default()
+    let app = RecordedApp {
+        provider: "tencent".into(),
+        app_id: app_id.to_string(),
+        host: "127.0.0.1".into(),
     };
-    env.groups()
-        .patch_status(
-            &owner.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(&serde_json::json!({ "status": status })),
-        )
-        .await?;
+    owner_recorded_by_an_earlier_version(&env, "tencent-late", Some(app)).await?;
 
     env.start_operator();
     env.wait_group("copy", WAIT, |g| {
@@ -137,45 +151,10 @@ async fn recorded_groups_get_their_claims_before_a_copy_can_take_them() -> anyho
 #[tokio::test]
 async fn groups_recorded_without_their_app_are_claimed_in_their_providers_app_at_start_up(
 ) -> anyhow::Result<()> {
-    use chatgroup_operator::api::{ChatGroupStatus, GroupOrigin};
-    use kube::api::{Patch, PatchParams};
-
     let mut env = Env::without_operator(e2e::test_settings()).await?;
     let side = Side::Tencent;
     let app_id = provider_sim::TencentSimConfig::default().sdk_app_id;
-    env.tencent.insert_group(provider_sim::SimGroup {
-        id: "ops-room".into(),
-        group_type: "Public".into(),
-        name: "Ops".into(),
-        ..Default::default()
-    });
-    let owner = env
-        .apply_group(&fixtures::group(
-            "owner",
-            "tencent",
-            "Public",
-            "name: Ops\n",
-        ))
-        .await?;
-    let status = ChatGroupStatus {
-        group_id: Some("ops-room".into()),
-        origin: Some(GroupOrigin::Created),
-        ..ChatGroupStatus::default()
-    };
-    env.groups()
-        .patch_status(
-            &owner.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(&serde_json::json!({ "status": status })),
-        )
-        .await?;
-    env.apply_group(&fixtures::group(
-        "copy",
-        "tencent",
-        "Public",
-        "name: Ops\ngroupId: ops-room\n",
-    ))
-    .await?;
+    owner_recorded_by_an_earlier_version(&env, "tencent", None).await?;
 
     env.start_operator();
     env.wait_group("copy", WAIT, |g| {
