@@ -304,6 +304,15 @@ impl Drop for Env {
 /// so the request log tells them from the test's own.
 pub const OPERATOR_USER: &str = "system:serviceaccount:chatgroup-system:chatgroup-operator";
 
+/// Whether `request` is a write by the operator to ChatGroup `name` itself (its
+/// metadata or its status), as counted against the writes-per-group budget.
+pub fn operator_write_to(request: &kube_sim::RequestRecord, name: &str) -> bool {
+    request.user.as_deref() == Some(OPERATOR_USER)
+        && request.resource == "chatgroups"
+        && request.name.as_deref() == Some(name)
+        && !matches!(request.verb.as_str(), "get" | "list" | "watch")
+}
+
 /// The client configuration an operator replica uses against the simulator at `url`.
 pub fn operator_config(url: &str) -> anyhow::Result<kube::Config> {
     let mut config = kube::Config::new(url.parse()?);

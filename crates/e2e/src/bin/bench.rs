@@ -92,9 +92,11 @@ fn parsed_ready(object: &serde_json::Value) -> bool {
 /// Writes by the operator to ChatGroups `names` (object or status) in `log`.
 fn writes_to(log: &[kube_sim::RequestRecord], names: &HashSet<String>) -> usize {
     log.iter()
-        .filter(|r| r.user.as_deref() == Some(OPERATOR_USER) && r.resource == "chatgroups")
-        .filter(|r| !matches!(r.verb.as_str(), "get" | "list" | "watch"))
-        .filter(|r| r.name.as_ref().is_some_and(|n| names.contains(n)))
+        .filter(|r| {
+            r.name
+                .as_ref()
+                .is_some_and(|n| names.contains(n) && e2e::operator_write_to(r, n))
+        })
         .count()
 }
 

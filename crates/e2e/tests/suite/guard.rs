@@ -86,17 +86,7 @@ async fn the_hourly_count_survives_an_operator_restart() -> anyhow::Result<()> {
     settings.max_disbands_per_hour = NonZeroU32::new(1);
     let mut env = Env::start_with(settings).await?;
     let side = Side::Tencent;
-    for name in ["before", "after"] {
-        env.apply_group(&fixtures::group(
-            name,
-            side.provider(),
-            side.group_type(),
-            &format!("name: {name}\n"),
-        ))
-        .await?;
-        env.wait_group(name, WAIT, |g| ready_with(g, "Available"))
-            .await?;
-    }
+    ready_groups(&env, side, &["before", "after"]).await?;
     env.delete_group("before").await?;
     env.wait_gone("before", WAIT).await?;
 
@@ -110,6 +100,22 @@ async fn the_hourly_count_survives_an_operator_restart() -> anyhow::Result<()> {
     })
     .await?;
     assert_eq!(env.executed(side, Op::Disband), 1, "held past the budget");
+    Ok(())
+}
+
+/// Applies a ChatGroup for each name on `side` and waits until each is Ready.
+async fn ready_groups(env: &Env, side: Side, names: &[&str]) -> anyhow::Result<()> {
+    for name in names {
+        env.apply_group(&fixtures::group(
+            name,
+            side.provider(),
+            side.group_type(),
+            &format!("name: {name}\n"),
+        ))
+        .await?;
+        env.wait_group(name, WAIT, |g| ready_with(g, "Available"))
+            .await?;
+    }
     Ok(())
 }
 
@@ -158,17 +164,7 @@ async fn the_hourly_count_survives_a_leader_change() -> anyhow::Result<()> {
     // before the first disband.
     let b = replica("replica-b")?;
     let side = Side::Tencent;
-    for name in ["under-a", "under-b"] {
-        env.apply_group(&fixtures::group(
-            name,
-            side.provider(),
-            side.group_type(),
-            &format!("name: {name}\n"),
-        ))
-        .await?;
-        env.wait_group(name, WAIT, |g| ready_with(g, "Available"))
-            .await?;
-    }
+    ready_groups(&env, side, &["under-a", "under-b"]).await?;
     env.delete_group("under-a").await?;
     env.wait_gone("under-a", WAIT).await?;
     assert_eq!(env.executed(side, Op::Disband), 1);

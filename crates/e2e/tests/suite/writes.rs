@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use e2e::{ready_with, Env, Side, OPERATOR_USER};
+use e2e::{ready_with, Env, Side};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -13,9 +13,7 @@ fn writes_to(env: &Env, name: &str) -> Vec<String> {
     env.kube
         .requests()
         .into_iter()
-        .filter(|r| r.user.as_deref() == Some(OPERATOR_USER))
-        .filter(|r| r.resource == "chatgroups" && r.name.as_deref() == Some(name))
-        .filter(|r| !matches!(r.verb.as_str(), "get" | "list" | "watch"))
+        .filter(|r| e2e::operator_write_to(r, name))
         .map(|r| format!("{} {}", r.verb, r.subresource.unwrap_or_default()))
         .collect()
 }
