@@ -153,6 +153,7 @@ async fn calls_over_the_rate_answer_416_and_are_not_executed() {
         ..Default::default()
     };
     let sim = NeteaseSim::start(config).await.unwrap();
+    at_the_start_of_a_second().await;
     let mut codes = Vec::new();
     for _ in 0..3 {
         codes.push(ne_code(

@@ -186,3 +186,12 @@ pub async fn ne_create(sim: &NeteaseSim, owner: &str, extra: Value) -> String {
         .expect("team_id is a number")
         .to_string()
 }
+
+/// Waits for the next wall-clock second to begin: the simulators count rate limits
+/// in whole seconds, so calls made right after it fall in one count.
+pub async fn at_the_start_of_a_second() {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let into = now.subsec_nanos();
+    let rest = std::time::Duration::from_nanos(1_000_000_000 - u64::from(into));
+    tokio::time::sleep(rest + std::time::Duration::from_millis(5)).await;
+}
