@@ -9,6 +9,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
 use anyhow::Context as _;
+use chatgroup_operator::controller::shard::Shard;
 use chatgroup_operator::controller::{self, LeaderElection, Settings};
 use chatgroup_operator::http;
 use chatgroup_operator::telemetry::{self, LogFormat};
@@ -102,6 +103,14 @@ struct RunArgs {
     /// Name this replica reports in Events and holds the lease under (the pod name).
     #[arg(long, env = "HOSTNAME", default_value = "chatgroup-operator")]
     instance: String,
+    /// This replica's shard, from 0 to --total-shards - 1. Unset with more than one
+    /// shard: the ordinal at the end of the pod name (a StatefulSet's pods).
+    #[arg(long, env = "CHATGROUP_SHARD")]
+    shard: Option<u32>,
+    /// How many shards split the apps between them (1-1024); each shard handles the
+    /// apps that hash to it, with its own leader election.
+    #[arg(long, env = "CHATGROUP_TOTAL_SHARDS", default_value_t = 1)]
+    total_shards: u32,
     /// Log format.
     #[arg(long, env = "CHATGROUP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -159,6 +168,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Run(args) => {
             let args = *args;
             telemetry::init(args.log_format, &args.log);
+            let shard = Shard::from_flags(args.shard, args.total_shards, &args.instance)?;
             let settings = Settings {
                 namespace: args.namespace,
                 concurrency: args.concurrency,
@@ -171,6 +181,7 @@ async fn main() -> anyhow::Result<()> {
                 state_namespace: args.state_namespace,
                 secret_refresh: args.secret_refresh,
                 max_deletion_backoff: args.max_deletion_backoff,
+                shard,
                 leader_election: args.leader_elect.then_some(LeaderElection {
                     lease_name: args.lease_name,
                     lease_namespace: args.lease_namespace,

@@ -133,10 +133,18 @@ impl CallObserver for Metrics {
 
 /// Numbers read at scrape time: rate-budget waits and throttles per app and API, and
 /// ChatGroups by state.
-#[derive(Debug)]
 pub struct ScrapeTimeCollector {
     pub groups: Store<ChatGroup>,
+    /// Which of the cached ChatGroups this process handles (its shard's).
+    pub own: Box<dyn Fn(&ChatGroup) -> bool + Send + Sync>,
     pub budgets: Arc<BudgetBook>,
+}
+
+impl std::fmt::Debug for ScrapeTimeCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScrapeTimeCollector")
+            .finish_non_exhaustive()
+    }
 }
 
 impl Collector for ScrapeTimeCollector {
@@ -172,7 +180,8 @@ impl Collector for ScrapeTimeCollector {
                 }
             }
         }
-        let groups = self.groups.state();
+        let mut groups = self.groups.state();
+        groups.retain(|g| (self.own)(g));
         let mut counts: std::collections::BTreeMap<&'static str, i64> =
             Lifecycle::ALL.iter().map(|s| (s.as_str(), 0)).collect();
         for group in &groups {

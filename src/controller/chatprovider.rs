@@ -15,6 +15,10 @@ use crate::api::{ChatProvider, ChatProviderStatus};
 use crate::{Error, Result};
 
 pub async fn reconcile(chat_provider: Arc<ChatProvider>, ctx: Arc<Context>) -> Result<Action> {
+    // Another shard's app: that shard resolves its credentials and writes its status.
+    if !ctx.shard.owns_provider(&chat_provider) {
+        return Ok(Action::await_change());
+    }
     let namespace = chat_provider.namespace().unwrap_or_default();
     let name = chat_provider.name_any();
     let resolved = ctx.providers.resolve(&namespace, &name).await;

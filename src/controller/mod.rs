@@ -18,6 +18,7 @@ pub mod plan;
 pub mod port;
 pub mod provider_config;
 pub mod settings;
+pub mod shard;
 pub mod status;
 mod wiring;
 
@@ -57,13 +58,17 @@ pub struct Context {
     /// What a ChatGroup's own reconcile works with.
     pub act: act::Env,
     groups: Store<ChatGroup>,
+    /// Which objects this shard handles.
+    shard: shard::ShardView,
     backoffs: Mutex<HashMap<String, ExponentialBackoff>>,
 }
 
 impl Context {
-    /// Every ChatGroup the controller currently sees.
+    /// Every ChatGroup this shard handles, as the cache has it.
     pub fn groups(&self) -> Vec<Arc<ChatGroup>> {
-        self.groups.state()
+        let mut groups = self.groups.state();
+        groups.retain(|g| self.shard.owns_cached(g));
+        groups
     }
 
     /// The next wait of `group`'s exponential backoff, which grows up to `max`.
@@ -87,6 +92,9 @@ impl Context {
 }
 
 async fn reconcile(cached: Arc<ChatGroup>, ctx: Arc<Context>) -> Result<Action> {
+    if ctx.shard.decided_from_cache(&cached) == Some(false) {
+        return Ok(Action::await_change());
+    }
     let namespace = cached.namespace().unwrap_or_default();
     let api: Api<ChatGroup> = Api::namespaced(ctx.client.clone(), &namespace);
     let span = tracing::info_span!("reconcile", namespace = %namespace, name = %cached.name_any());
@@ -102,6 +110,9 @@ async fn reconcile(cached: Arc<ChatGroup>, ctx: Arc<Context>) -> Result<Action> 
         let Some(group) = fresh else {
             return Ok(Action::await_change());
         };
+        if !ctx.shard.owns(&ctx.client, &group).await? {
+            return Ok(Action::await_change());
+        }
         let steps = finalizer(&api, FINALIZER, Arc::new(group), |event| async {
             let (FinalizerEvent::Apply(g) | FinalizerEvent::Cleanup(g)) = event;
             act::GroupReconcile::new(g, &ctx.act).run().await

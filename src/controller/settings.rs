@@ -43,6 +43,8 @@ pub struct Settings {
     pub secret_refresh: Duration,
     /// The longest wait between retries of a deletion stopped by a terminal error.
     pub max_deletion_backoff: Duration,
+    /// Which apps this process handles when the work is split over shards.
+    pub shard: super::shard::Shard,
 }
 
 /// Leader election through a coordination.k8s.io/v1 Lease.
@@ -197,6 +199,7 @@ impl Default for Settings {
             state_namespace: "default".into(),
             secret_refresh: super::clients::DEFAULT_SECRET_REFRESH,
             max_deletion_backoff: Duration::from_secs(15 * 60),
+            shard: super::shard::Shard::default(),
         }
     }
 }

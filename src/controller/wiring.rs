@@ -17,6 +17,7 @@ use kube::{Client, Resource, ResourceExt};
 use prometheus_client::registry::Registry;
 
 use super::clients::Providers;
+use super::shard::ShardView;
 use super::{
     act, chatprovider, claims, drift, error_policy, fence, guard, leader, port, reconcile, Context,
     Settings, DISBAND_LEDGER,
@@ -79,14 +80,23 @@ impl Operator {
         let providers = Providers::new(client.clone(), metrics.clone())
             .with_secret_refresh(settings.secret_refresh);
         let group_controller = group_controller(&client, &settings);
+        let providers_api: Api<ChatProvider> = scoped(&client, &settings.namespace);
+        let provider_controller = Controller::new(providers_api, watcher::Config::default());
+        let shard = ShardView::new(settings.shard, provider_controller.store());
         registry.register_collector(Box::new(ScrapeTimeCollector {
             groups: group_controller.store(),
+            own: Box::new({
+                let shard = shard.clone();
+                move |g: &ChatGroup| shard.owns_cached(g)
+            }),
             budgets: providers.budgets(),
         }));
         let parts = Parts {
             client,
             settings,
             group_controller,
+            provider_controller,
+            shard,
             providers,
             metrics,
         };
@@ -106,7 +116,7 @@ impl Operator {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
         let Operator { parts, ready } = self;
         let shutdown = shutdown.shared();
-        let Some(election) = parts.settings.leader_election.clone() else {
+        let Some(mut election) = parts.settings.leader_election.clone() else {
             tokio::spawn(mark_ready_after_first_list(
                 parts.group_controller.store(),
                 ready,
@@ -115,6 +125,7 @@ impl Operator {
             return Ok(());
         };
         // A standby replica is ready: it serves its endpoints and waits for the lease.
+        election.lease_name = parts.settings.shard.lease_name(&election.lease_name);
         ready.store(true, Ordering::Relaxed);
         let (client, identity) = (parts.client.clone(), parts.settings.instance.clone());
         leader::run_while_leader(
@@ -136,6 +147,8 @@ struct Parts {
     client: Client,
     settings: Settings,
     group_controller: Controller<ChatGroup>,
+    provider_controller: Controller<ChatProvider>,
+    shard: ShardView,
     providers: Providers,
     metrics: Arc<Metrics>,
 }
@@ -218,7 +231,9 @@ async fn try_backfill(ctx: &Context) -> Result<usize> {
         .list(&ListParams::default())
         .await
         .map_err(|e| Error::kube("list ChatProviders", e))?;
-    claims::backfill(&ctx.client, &groups.items, &providers.items, &ctx.act.fence).await
+    let (mut groups, providers) = (groups.items, providers.items);
+    groups.retain(|g| ctx.shard.shard.owns_group(g, &providers));
+    claims::backfill(&ctx.client, &groups, &providers, &ctx.act.fence).await
 }
 
 async fn mark_ready_after_first_list(store: Store<ChatGroup>, ready: Arc<AtomicBool>) {
@@ -241,6 +256,7 @@ fn context(
     providers: Providers,
     metrics: Arc<Metrics>,
     groups: Store<ChatGroup>,
+    shard: ShardView,
     fence: fence::Fence,
 ) -> Arc<Context> {
     let reporter = Reporter {
@@ -266,6 +282,7 @@ fn context(
             late_create_bound: settings.late_create_bound,
         },
         groups,
+        shard,
         backoffs: Mutex::default(),
         metrics,
         settings,
@@ -287,6 +304,9 @@ async fn poll_secrets(
         loop {
             tokio::time::sleep(ctx.providers.secret_refresh()).await;
             for provider in chat_providers.state() {
+                if !ctx.shard.owns_provider(&provider) {
+                    continue;
+                }
                 let (namespace, name) = (
                     provider.namespace().unwrap_or_default(),
                     provider.name_any(),
@@ -336,6 +356,8 @@ fn run_controllers(
             client,
             settings,
             group_controller,
+            provider_controller,
+            shard,
             providers,
             metrics,
         } = parts;
@@ -343,7 +365,6 @@ fn run_controllers(
         leading.leading(true);
         let wc = watcher::Config::default();
         let providers_api: Api<ChatProvider> = scoped(&client, &settings.namespace);
-        let provider_controller = Controller::new(providers_api.clone(), wc.clone());
         let provider_store = provider_controller.store();
         let group_store = group_controller.store();
         let by_provider = {
@@ -358,6 +379,7 @@ fn run_controllers(
             providers,
             metrics,
             group_store.clone(),
+            shard,
             fence,
         );
         if !backfill_claims(&ctx, shutdown.clone()).await {

@@ -23,12 +23,19 @@ fn run(args: &[&str]) -> (bool, String) {
 
 #[test]
 fn settings_out_of_range_are_refused_at_start_up_naming_the_flag() {
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 9] = [
         (&["--concurrency", "0"], "--concurrency"),
         (&["--concurrency", "5000"], "--concurrency"),
         (&["--resync-interval", "0s"], "--resync-interval"),
         (&["--resync-interval", "1000years"], "--resync-interval"),
         (&["--late-create-bound", "0s"], "--late-create-bound"),
+        (&["--total-shards", "0"], "--total-shards"),
+        (&["--total-shards", "3", "--shard", "3"], "--shard"),
+        (&["--total-shards", "3", "--shard", "7"], "--shard"),
+        (
+            &["--total-shards", "3", "--instance", "chatgroup-operator-5"],
+            "--shard",
+        ),
     ];
     for (args, flag) in cases {
         let (ok, stderr) = run(args);
