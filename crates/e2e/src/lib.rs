@@ -315,8 +315,14 @@ pub fn operator_write_to(request: &kube_sim::RequestRecord, name: &str) -> bool 
 
 /// The client configuration an operator replica uses against the simulator at `url`.
 pub fn operator_config(url: &str) -> anyhow::Result<kube::Config> {
+    operator_config_as(url, OPERATOR_USER)
+}
+
+/// The client configuration of a replica whose requests the simulator attributes to
+/// `user`.
+pub fn operator_config_as(url: &str, user: &str) -> anyhow::Result<kube::Config> {
     let mut config = kube::Config::new(url.parse()?);
-    let bearer = http::HeaderValue::from_str(&format!("Bearer {OPERATOR_USER}"))?;
+    let bearer = http::HeaderValue::from_str(&format!("Bearer {user}"))?;
     config.headers.push((http::header::AUTHORIZATION, bearer));
     Ok(config)
 }

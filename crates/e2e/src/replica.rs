@@ -19,7 +19,14 @@ pub struct Replica {
 impl Replica {
     /// Starts a replica against the API server at `url` with `settings`.
     pub fn start(url: &str, settings: Settings) -> anyhow::Result<Replica> {
-        let config = crate::operator_config(url).context("the replica's client configuration")?;
+        Self::start_as(url, settings, crate::OPERATOR_USER)
+    }
+
+    /// Like [`start`](Self::start), its requests sent as `user`, so the simulator's
+    /// request log tells this replica's from the others'.
+    pub fn start_as(url: &str, settings: Settings, user: &str) -> anyhow::Result<Replica> {
+        let config =
+            crate::operator_config_as(url, user).context("the replica's client configuration")?;
         let (stop, stopped) = oneshot::channel::<()>();
         let (kill, killed) = oneshot::channel::<()>();
         // A current-thread runtime polls nothing once `block_on` returns, so dropping it

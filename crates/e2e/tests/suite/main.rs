@@ -23,6 +23,7 @@ mod ownership;
 mod ownership_more;
 mod recovery;
 mod sandbox;
+mod shards;
 mod soak;
 mod tencent_marker;
 mod writes;
