@@ -106,6 +106,7 @@ const BUILT_INS: &[BuiltIn] = &[
     ("events.k8s.io", "v1", "events", "event", "Event", true, &["ev"], &[], false, NameRule::Subdomain),
     ("coordination.k8s.io", "v1", "leases", "lease", "Lease", true, &[], &[], false, NameRule::Subdomain),
     ("apps", "v1", "deployments", "deployment", "Deployment", true, &["deploy"], &["all"], true, NameRule::Subdomain),
+    ("apps", "v1", "statefulsets", "statefulset", "StatefulSet", true, &["sts"], &["all"], true, NameRule::Subdomain),
     ("rbac.authorization.k8s.io", "v1", "roles", "role", "Role", true, &[], &[], false, NameRule::PathSegment),
     ("rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding", "RoleBinding", true, &[], &[], false, NameRule::PathSegment),
     ("rbac.authorization.k8s.io", "v1", "clusterroles", "clusterrole", "ClusterRole", false, &[], &[], false, NameRule::PathSegment),

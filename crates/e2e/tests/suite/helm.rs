@@ -10,7 +10,7 @@ pub mod support;
 
 use std::collections::BTreeSet;
 
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -107,6 +107,55 @@ async fn more_than_one_replica_without_leader_election_is_refused() {
     let values = json!({"replicas": 2, "leaderElection": {"enabled": false}});
     let error = helm_install(&dir, values).await.expect_err("must refuse");
     assert!(error.contains("leaderElection.enabled"), "{error}");
+}
+
+#[tokio::test]
+async fn sharding_runs_a_stateful_set_with_one_pod_per_shard_instead_of_the_deployment() {
+    let values = json!({"sharding": {"shards": 3}, "concurrency": 16});
+    let env = install(values).await;
+    let deployments = Api::<Deployment>::namespaced(env.client.clone(), RELEASE_NS);
+    assert!(
+        deployments.get_opt(FULLNAME).await.expect("read").is_none(),
+        "no Deployment beside the shards"
+    );
+    let sts = Api::<StatefulSet>::namespaced(env.client.clone(), RELEASE_NS)
+        .get(FULLNAME)
+        .await
+        .expect("statefulset");
+    let spec = sts.spec.expect("spec");
+    assert_eq!(spec.replicas, Some(3));
+    assert_eq!(spec.pod_management_policy.as_deref(), Some("Parallel"));
+    let pod = spec.template.spec.expect("pod");
+    let env_map = container_env(&pod.containers[0].env);
+    for (name, value) in [
+        ("CHATGROUP_TOTAL_SHARDS", "3"),
+        ("CHATGROUP_LEADER_ELECT", "true"),
+        ("CHATGROUP_LEASE_NAME", FULLNAME),
+        ("CHATGROUP_CONCURRENCY", "16"),
+    ] {
+        assert_eq!(env_map.get(name).map(String::as_str), Some(value), "{name}");
+    }
+    // The shard index comes from the pod name's ordinal, not from a value.
+    assert!(!env_map.contains_key("CHATGROUP_SHARD"));
+
+    let unsharded = install(json!({})).await;
+    let deployments = Api::<Deployment>::namespaced(unsharded.client.clone(), RELEASE_NS);
+    let deploy = deployments.get(FULLNAME).await.expect("deployment");
+    let pod = deploy.spec.expect("spec").template.spec.expect("pod");
+    assert!(!container_env(&pod.containers[0].env).contains_key("CHATGROUP_TOTAL_SHARDS"));
+    let sets = Api::<StatefulSet>::namespaced(unsharded.client.clone(), RELEASE_NS);
+    assert!(sets.get_opt(FULLNAME).await.expect("read").is_none());
+}
+
+#[tokio::test]
+async fn sharding_with_more_than_one_replica_is_refused() {
+    let (_sim, _client, dir) = start_sim().await;
+    let values = json!({"replicas": 2, "sharding": {"shards": 3}});
+    let error = helm_install(&dir, values).await.expect_err("must refuse");
+    assert!(error.contains("replicas"), "{error}");
+    let values = json!({"sharding": {"shards": 0}});
+    let error = helm_install(&dir, values).await.expect_err("must refuse");
+    assert!(error.contains("shards"), "{error}");
 }
 
 #[tokio::test]
