@@ -96,6 +96,26 @@ fn writers(env: &Env, resource: &str) -> BTreeMap<String, BTreeSet<String>> {
     by_name
 }
 
+/// ChatGroups `<provider>-g<n>` for every app and every `n` in `numbers`, applied;
+/// their names, each noted in `provider_of` with its ChatProvider.
+async fn apply_wave<'a>(
+    env: &Env,
+    apps: &'a [App],
+    numbers: std::ops::Range<usize>,
+    provider_of: &mut BTreeMap<String, &'a str>,
+) -> anyhow::Result<Vec<String>> {
+    let mut names = Vec::new();
+    for app in apps {
+        for n in numbers.clone() {
+            let name = format!("{}-g{n}", app.provider);
+            env.apply_group(&manifest(app, &name)).await?;
+            provider_of.insert(name.clone(), app.provider);
+            names.push(name);
+        }
+    }
+    Ok(names)
+}
+
 async fn wait_recorded(env: &Env, names: &[String]) -> anyhow::Result<()> {
     for name in names {
         env.wait_group(name, TIMEOUT, |g| group_id(g).is_some())
@@ -157,15 +177,7 @@ async fn three_shards_split_the_apps_and_a_restarted_shard_resumes_its_own_only(
 
     // Six ChatGroups per app, applied together.
     let mut provider_of: BTreeMap<String, &str> = BTreeMap::new();
-    let mut first_wave = Vec::new();
-    for app in &apps {
-        for n in 0..6 {
-            let name = format!("{}-g{n}", app.provider);
-            env.apply_group(&manifest(app, &name)).await?;
-            provider_of.insert(name.clone(), app.provider);
-            first_wave.push(name);
-        }
-    }
+    let first_wave = apply_wave(&env, &apps, 0..6, &mut provider_of).await?;
     wait_recorded(&env, &first_wave).await?;
 
     // Each group was written by its app's shard alone, and each ChatProvider's status
@@ -202,15 +214,7 @@ async fn three_shards_split_the_apps_and_a_restarted_shard_resumes_its_own_only(
     // A shard killed: the others go on with their own apps; its apps wait for it.
     let killed = apps[2].shard;
     replicas.remove(&killed).expect("running").kill().await;
-    let mut second_wave = Vec::new();
-    for app in &apps {
-        for n in 6..9 {
-            let name = format!("{}-g{n}", app.provider);
-            env.apply_group(&manifest(app, &name)).await?;
-            provider_of.insert(name.clone(), app.provider);
-            second_wave.push(name);
-        }
-    }
+    let second_wave = apply_wave(&env, &apps, 6..9, &mut provider_of).await?;
     let (theirs, others): (Vec<String>, Vec<String>) = second_wave
         .iter()
         .cloned()
