@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::auth::check_headers;
 use super::state::{err, Ctx, Input, NErr, NResult, NeteaseState, PARAM};
-use super::{joined, managers, members, teams, NeteaseInner};
+use super::{joined, managers, members, roster, teams, NeteaseInner};
 use crate::core::{finish, now_ms, now_unix, transport_fault_code, Answer, Incoming};
 use crate::faults::lock;
 use crate::types::{FaultKind, RecordedCall};
@@ -82,6 +82,12 @@ fn route(method: &str, path: &str) -> Option<Route> {
             r("joined_teams", joined::joined_teams, Query, None, Some(acc))
         }
         ("POST", ["im", "v2", "team_members"]) => r("invite", members::invite, Body, None, None),
+        ("DELETE", ["im", "v2", "team_members", "actions", "kick_member"]) => {
+            r("kick", members::kick, Query, None, None)
+        }
+        ("GET", ["im", "v2.1", "teams", id, "actions", "list_members"]) => {
+            r("list_members", roster::list_members, Query, Some(id), None)
+        }
         _ => return None,
     })
 }
@@ -188,6 +194,8 @@ fn run(sim: &NeteaseInner, req: &Incoming, route: &Route, trace: Option<&str>) -
         accounts,
         now_ms: now_ms(),
         joined_order: *lock(&sim.joined_order),
+        member_paging: *lock(&sim.member_paging),
+        manager_limit: *lock(&sim.manager_limit),
     };
     let result = (route.op)(&mut lock(&sim.state), &ctx, &input);
     if let Some(t) = trace {

@@ -36,13 +36,16 @@ fn parse(input: &Input) -> Result<Request, NErr> {
 
 /// Only the owner may change managers (Java SDK test `testAddTeamManagers`,
 /// reference notes §2) → 109427 otherwise. Every named account must be a
-/// member (109404); naming the owner is refused with 414 (unconfirmed).
-/// All or nothing: nothing changes when one account is refused.
+/// member (109404); naming the owner is refused with `owner_code` (add 108430
+/// "owner cannot be manager", remove 109314 "operation on owner", NODENIM; which
+/// the service answers is unconfirmed). All or nothing: nothing changes when one
+/// account is refused, and the whole call fails.
 fn checked_team<'a>(
     st: &'a mut NeteaseState,
     ctx: &Ctx,
     input: &Input,
     req: &Request,
+    owner_code: i64,
 ) -> Result<&'a mut NTeam, NErr> {
     let team = st.team(input.team_id()?, req.team_type)?;
     if !team.is_owner(&req.operator) {
@@ -54,7 +57,7 @@ fn checked_team<'a>(
     for account in &req.accounts {
         ctx.require_account(account)?;
         if team.is_owner(account) {
-            return Err(err(PARAM, "the owner cannot be a manager"));
+            return Err(err(owner_code, "the owner cannot be named here"));
         }
         if !team.is_member(account) {
             return Err(err(
@@ -68,16 +71,22 @@ fn checked_team<'a>(
 
 pub(crate) fn add_manager(st: &mut NeteaseState, ctx: &Ctx, input: &Input) -> NResult {
     let req = parse(input)?;
-    let team = checked_team(st, ctx, input, &req)?;
-    // Adding an existing manager again succeeds (unconfirmed).
-    team.managers.extend(req.accounts);
+    let team = checked_team(st, ctx, input, &req, OWNER_AS_MANAGER)?;
+    // Adding an existing manager again succeeds (unconfirmed). The limit is
+    // undocumented (108303 names it): none unless the test sets one.
+    let mut managers = team.managers.clone();
+    managers.extend(req.accounts);
+    if ctx.manager_limit.is_some_and(|max| managers.len() > max) {
+        return Err(err(MANAGER_LIMIT, "team manager limit exceeded"));
+    }
+    team.managers = managers;
     team.update_time = ctx.now_ms;
     Ok(json!({}))
 }
 
 pub(crate) fn remove_manager(st: &mut NeteaseState, ctx: &Ctx, input: &Input) -> NResult {
     let req = parse(input)?;
-    let team = checked_team(st, ctx, input, &req)?;
+    let team = checked_team(st, ctx, input, &req, OWNER_PROTECTED)?;
     // Removing a member who is not a manager succeeds (unconfirmed).
     for account in &req.accounts {
         team.managers.remove(account);

@@ -5,10 +5,11 @@ mod dispatch;
 mod joined;
 mod managers;
 mod members;
+mod roster;
 mod state;
 mod teams;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -16,6 +17,7 @@ use serde_json::Value;
 
 pub use auth::netease_checksum;
 pub use joined::JoinedTeamsOrder;
+pub use roster::MemberPaging;
 
 use crate::core::{now_unix, SimCore};
 use crate::faults::lock;
@@ -70,6 +72,10 @@ pub(crate) struct NeteaseInner {
     pub seen: Mutex<HashMap<String, Value>>,
     /// Order the joined-teams list is served in.
     pub joined_order: Mutex<JoinedTeamsOrder>,
+    /// Which parameter the member list reads its page cursor from.
+    pub member_paging: Mutex<MemberPaging>,
+    /// Managers a team may have; `None`: no limit.
+    pub manager_limit: Mutex<Option<usize>>,
 }
 
 /// A running NetEase simulator; dropping it (or `shutdown().await`) stops the server.
@@ -92,6 +98,8 @@ impl NeteaseSim {
             state: Mutex::new(NeteaseState::default()),
             seen: Mutex::new(HashMap::new()),
             joined_order: Mutex::new(JoinedTeamsOrder::default()),
+            member_paging: Mutex::new(MemberPaging::default()),
+            manager_limit: Mutex::new(None),
         });
         let router = Router::new()
             .route(crate::types::LISTING_PATH, axum::routing::get(listing))
@@ -111,7 +119,8 @@ impl NeteaseSim {
     }
 
     /// Calls to one op: "create" | "get" | "batch_get" | "update" |
-    /// "transfer_owner" | "disband" | "joined_teams" | "invite".
+    /// "transfer_owner" | "disband" | "joined_teams" | "invite" | "kick" |
+    /// "list_members" | "add_manager" | "remove_manager".
     pub fn calls_to(&self, op: &str) -> Vec<RecordedCall> {
         self.inner.core.calls_to(op)
     }
@@ -147,6 +156,80 @@ impl NeteaseSim {
     /// Serves the joined-teams list in another order (NetEase documents none).
     pub fn set_joined_order(&self, order: JoinedTeamsOrder) {
         *lock(&self.inner.joined_order) = order;
+    }
+
+    /// Reads the member list's page cursor from `page_token`, `next_token` or
+    /// either (the default); the SDKs disagree on the name.
+    pub fn set_member_paging(&self, paging: MemberPaging) {
+        *lock(&self.inner.member_paging) = paging;
+    }
+
+    /// Limits the managers per team (108303 beyond it); `None` (the default) is
+    /// no limit, as the number is undocumented.
+    pub fn set_manager_limit(&self, limit: Option<usize>) {
+        *lock(&self.inner.manager_limit) = limit;
+    }
+
+    /// Account → "Owner" | "Admin" (a manager) | "Member"; empty if no such team.
+    pub fn member_roles(&self, team_id: &str) -> BTreeMap<String, String> {
+        let state = lock(&self.inner.state);
+        let Some(team) = state.teams.get(team_id) else {
+            return BTreeMap::new();
+        };
+        team.g
+            .members
+            .iter()
+            .map(|m| {
+                let role = match team.role(m) {
+                    1 => "Owner",
+                    2 => "Admin",
+                    _ => "Member",
+                };
+                (m.clone(), role.to_string())
+            })
+            .collect()
+    }
+
+    /// Removes a member (not the owner) as if from the console; false if it was
+    /// not a removable member.
+    pub fn kick_out_of_band(&self, team_id: &str, account: &str) -> bool {
+        let mut state = lock(&self.inner.state);
+        state
+            .teams
+            .get_mut(team_id)
+            .is_some_and(|team| team.leave(account))
+    }
+
+    /// Accounts invited to the team that have not accepted yet (`agree_mode` 0).
+    pub fn pending_invitations(&self, team_id: &str) -> Vec<String> {
+        let state = lock(&self.inner.state);
+        state
+            .teams
+            .get(team_id)
+            .map(|t| t.pending.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The invitee accepts: it becomes a member. False without a pending
+    /// invitation, or when the team is full (the invitation is kept; v1 super
+    /// team doc: accepting fails once the team is full).
+    pub fn accept_invitation(&self, team_id: &str, account: &str) -> bool {
+        let mut state = lock(&self.inner.state);
+        let Some(team) = state.teams.get_mut(team_id) else {
+            return false;
+        };
+        let Some(invitor) = team.pending.get(account).cloned() else {
+            return false;
+        };
+        if team.is_member(account) {
+            team.pending.remove(account);
+            return false;
+        }
+        if team.is_full() {
+            return false;
+        }
+        team.join(account, &invitor, now_unix() * 1000);
+        true
     }
 
     pub fn inject(&self, fault: Fault) {

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use serde_json::{json, Map, Value};
 
 use super::joined::JoinedTeamsOrder;
+use super::roster::MemberPaging;
 use crate::types::SimGroup;
 
 pub(crate) const PARAM: i64 = 414;
@@ -16,8 +17,19 @@ pub(crate) const ALREADY_MEMBER: i64 = 109311;
 pub(crate) const MEMBER_NOT_FOUND: i64 = 109404;
 pub(crate) const OWNER_REQUIRED: i64 = 109427;
 pub(crate) const OWNER_OR_MANAGER_REQUIRED: i64 = 109432;
-/// v1 "member limit": the only documented code for a full team.
-pub(crate) const TEAM_FULL: i64 = 801;
+/// v2 "team member limit" (NODENIM `V2NIMErrorCode` 108437; v1 used 801).
+pub(crate) const TEAM_FULL: i64 = 108437;
+/// Manager limit exceeded (NODENIM).
+pub(crate) const MANAGER_LIMIT: i64 = 108303;
+/// The owner cannot be made a manager (NODENIM).
+pub(crate) const OWNER_AS_MANAGER: i64 = 108430;
+/// An operation on a manager the operator may not do (NODENIM).
+pub(crate) const MANAGER_PROTECTED: i64 = 109305;
+/// The kick list holds the owner / the operator (NODENIM).
+pub(crate) const KICK_OWNER: i64 = 109308;
+pub(crate) const KICK_SELF: i64 = 109310;
+/// An operation on the owner not allowed (NODENIM).
+pub(crate) const OWNER_PROTECTED: i64 = 109314;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct NErr {
@@ -55,6 +67,18 @@ pub(crate) struct NTeam {
     pub seq: u64,
     /// Managers (role 2); always members, never the owner.
     pub managers: BTreeSet<String>,
+    /// Invitations not yet accepted (`agree_mode` 0): invitee → inviting account.
+    pub pending: BTreeMap<String, String>,
+    /// When each member joined and who invited it; seeded members have no entry
+    /// (the team's creation time and no invitor stand in).
+    pub joined: BTreeMap<String, Joined>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Joined {
+    /// Milliseconds since the epoch.
+    pub time: i64,
+    pub invitor: String,
 }
 
 impl NTeam {
@@ -68,6 +92,46 @@ impl NTeam {
 
     pub fn is_member(&self, account: &str) -> bool {
         self.g.members.iter().any(|m| m == account)
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.g.members.len() >= self.g.max_members as usize
+    }
+
+    /// Adds `account` as a member; a pending invitation of it is used up.
+    pub fn join(&mut self, account: &str, invitor: &str, now_ms: i64) {
+        self.pending.remove(account);
+        if !self.is_member(account) {
+            self.g.members.push(account.to_string());
+            let joined = Joined {
+                time: now_ms,
+                invitor: invitor.to_string(),
+            };
+            self.joined.insert(account.to_string(), joined);
+        }
+    }
+
+    /// Removes a member (never the owner) and its manager status; false if it
+    /// was not a member or is the owner.
+    pub fn leave(&mut self, account: &str) -> bool {
+        if self.is_owner(account) || !self.is_member(account) {
+            return false;
+        }
+        self.g.members.retain(|m| m != account);
+        self.joined.remove(account);
+        self.prune_managers();
+        true
+    }
+
+    /// `member_role`: 1 owner, 2 manager, 0 normal (Go `TeamMember.MemberRole`).
+    pub fn role(&self, account: &str) -> i64 {
+        if self.is_owner(account) {
+            1
+        } else if self.managers.contains(account) {
+            2
+        } else {
+            0
+        }
     }
 
     /// Keeps the manager set consistent after members or the owner changed.
@@ -114,6 +178,8 @@ impl NeteaseState {
             update_time: create_ms,
             seq: self.next_seq,
             managers: BTreeSet::new(),
+            pending: BTreeMap::new(),
+            joined: BTreeMap::new(),
         };
         self.teams.insert(id.clone(), team);
         id
@@ -138,6 +204,9 @@ pub(crate) struct Ctx {
     pub accounts: Option<HashSet<String>>,
     pub now_ms: i64,
     pub joined_order: JoinedTeamsOrder,
+    pub member_paging: MemberPaging,
+    /// Managers a team may have (`None`: no limit).
+    pub manager_limit: Option<usize>,
 }
 
 impl Ctx {

@@ -111,7 +111,8 @@ pub(crate) fn create(st: &mut NeteaseState, ctx: &Ctx, input: &Input) -> NResult
         .ok_or_else(|| err(500, "team vanished"))?;
     stored.config = team.config;
     stored.customer_extension = team.customer_extension;
-    let failed = super::members::admit(stored, ctx, &invitees);
+    let owner = stored.g.owner.clone().unwrap_or_default();
+    let failed = super::members::admit(stored, ctx, &owner, &invitees);
     Ok(json!({"team_info": team_info(stored), "failed_list": failed}))
 }
 
@@ -124,6 +125,8 @@ fn placeholder() -> NTeam {
         update_time: 0,
         seq: 0,
         managers: Default::default(),
+        pending: Default::default(),
+        joined: Default::default(),
     }
 }
 
@@ -222,6 +225,7 @@ pub(crate) fn transfer_owner(st: &mut NeteaseState, ctx: &Ctx, input: &Input) ->
     }
     if let (Some(old), Some(1)) = (team.g.owner.clone(), leave) {
         team.g.members.retain(|m| *m != old);
+        team.joined.remove(&old);
     }
     team.g.owner = Some(new_owner);
     team.prune_managers();

@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::state::{err, Ctx, TErr, TResult, TencentState};
 use super::usersig::verify_usersig;
-use super::{groups, info, members, presets, TencentInner};
+use super::{groups, info, members, presets, roles, TencentInner};
 use crate::core::{finish, now_unix, transport_fault_code, Answer, Incoming};
 use crate::faults::lock;
 use crate::types::{FaultKind, RecordedCall};
@@ -34,6 +34,9 @@ fn command(name: &str) -> Option<Command> {
         "destroy_group" => groups::destroy_group,
         "add_group_member" => members::add_group_member,
         "delete_group_member" => members::delete_group_member,
+        "get_role_in_group" => roles::get_role_in_group,
+        "modify_group_member_info" => roles::modify_group_member_info,
+        "get_group_member_info" => roles::get_group_member_info,
         "get_joined_group_list" => members::get_joined_group_list,
         "get_appid_group_list" => members::get_appid_group_list,
         _ => return None,
@@ -170,6 +173,9 @@ fn authenticate(sim: &TencentInner, req: &Incoming) -> Result<Ctx, TErr> {
         identifier,
         accounts,
         now,
+        unknown_member_answer: cfg.unknown_member_answer,
+        pending_on_need_permission: cfg.pending_on_need_permission,
+        member_cursor: cfg.member_cursor,
     })
 }
 

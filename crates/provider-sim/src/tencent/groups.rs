@@ -216,6 +216,8 @@ pub(crate) fn change_group_owner(
             format!("new owner {new_owner} is not a member of group {id}"),
         ));
     }
+    // The old owner stays on as a plain member; the new one is no longer an admin.
+    tg.admins.remove(new_owner);
     tg.g.owner = Some(new_owner.to_string());
     tg.info_time = ctx.now;
     Ok(Map::new())

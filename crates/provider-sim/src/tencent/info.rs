@@ -148,16 +148,11 @@ fn member_list(tg: &TGroup, fields: Option<&[String]>) -> Value {
     let members = tg.g.members.iter().map(|m| {
         let mut entry = Map::new();
         entry.insert("Member_Account".into(), json!(m));
-        let role = if tg.g.owner.as_deref() == Some(m.as_str()) {
-            "Owner"
-        } else {
-            "Member"
-        };
         if wants("Role") {
-            entry.insert("Role".into(), json!(role));
+            entry.insert("Role".into(), json!(tg.role_of(m)));
         }
         if wants("JoinTime") {
-            entry.insert("JoinTime".into(), json!(tg.create_time));
+            entry.insert("JoinTime".into(), json!(tg.join_time(m)));
         }
         Value::Object(entry)
     });

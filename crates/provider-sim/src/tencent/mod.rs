@@ -5,9 +5,11 @@ mod groups;
 mod info;
 mod members;
 pub mod presets;
+mod roles;
 mod state;
 pub mod usersig;
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -36,6 +38,35 @@ pub struct TencentSimConfig {
     pub rate_limit_per_api: u32,
     /// ErrorCode answered on a rate-limit overrun.
     pub rate_limit_code: i64,
+    /// How `add_group_member` answers accounts that do not exist.
+    pub unknown_member_answer: UnknownMemberAnswer,
+    /// When true, `add_group_member` on a group whose InviteJoinOption is
+    /// NeedPermission answers `Result: 3` (waiting for the invitee) and adds no one.
+    /// What triggers result 3 is unconfirmed; off by default.
+    pub pending_on_need_permission: bool,
+    /// The JSON type of Community's `get_group_member_info` `Next` cursor.
+    pub member_cursor: MemberCursor,
+}
+
+/// Tencent's `增加群组成员` page lists 10019 for an account that does not exist,
+/// failing the whole call; a per-member `Result: 0` is the unconfirmed alternative.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UnknownMemberAnswer {
+    /// ErrorCode 10019 for the whole call; no one is added.
+    #[default]
+    WholeCall,
+    /// ErrorCode 0; the unknown accounts get `Result: 0`, the others are added.
+    ResultZero,
+}
+
+/// The documents disagree on the type of `Next` (Tencent's page: integer, `0` on
+/// the first call; a widely used SDK: string, `""`). The simulator accepts either
+/// and answers in the chosen type.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MemberCursor {
+    #[default]
+    Integer,
+    String,
 }
 
 impl Default for TencentSimConfig {
@@ -47,6 +78,9 @@ impl Default for TencentSimConfig {
             accounts: None,
             rate_limit_per_api: 200,
             rate_limit_code: 60007,
+            unknown_member_answer: UnknownMemberAnswer::default(),
+            pending_on_need_permission: false,
+            member_cursor: MemberCursor::default(),
         }
     }
 }
@@ -61,6 +95,12 @@ impl std::fmt::Debug for TencentSimConfig {
             .field("accounts", &self.accounts)
             .field("rate_limit_per_api", &self.rate_limit_per_api)
             .field("rate_limit_code", &self.rate_limit_code)
+            .field("unknown_member_answer", &self.unknown_member_answer)
+            .field(
+                "pending_on_need_permission",
+                &self.pending_on_need_permission,
+            )
+            .field("member_cursor", &self.member_cursor)
             .finish()
     }
 }
@@ -131,6 +171,33 @@ impl TencentSim {
     /// Seeds a group (replacing one with the same id).
     pub fn insert_group(&self, group: SimGroup) {
         lock(&self.inner.state).insert(group, now_unix());
+    }
+
+    /// Each member's role, `Owner` / `Admin` / `Member`, by account; empty if there
+    /// is no such group.
+    pub fn member_roles(&self, group_id: &str) -> BTreeMap<String, String> {
+        let state = lock(&self.inner.state);
+        let Some(tg) = state.groups.get(group_id) else {
+            return BTreeMap::new();
+        };
+        tg.g.members
+            .iter()
+            .map(|m| (m.clone(), tg.role_of(m).to_string()))
+            .collect()
+    }
+
+    /// Removes a member as someone in the console would; false if `account` is not
+    /// a member (or is the owner, whom the service does not let anyone remove).
+    pub fn kick_out_of_band(&self, group_id: &str, account: &str) -> bool {
+        let mut state = lock(&self.inner.state);
+        let Some(tg) = state.groups.get_mut(group_id) else {
+            return false;
+        };
+        if !tg.is_member(account) || tg.g.owner.as_deref() == Some(account) {
+            return false;
+        }
+        tg.remove_members(&[account]);
+        true
     }
 
     /// Disbands a group as if from the console; false if it was not live.

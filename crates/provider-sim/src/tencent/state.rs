@@ -1,9 +1,10 @@
 //! Tencent group state and the field rules shared by the handlers.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde_json::{Map, Value};
 
+use super::{MemberCursor, UnknownMemberAnswer};
 use crate::types::SimGroup;
 
 pub(crate) const INVALID_PARAM: i64 = 10004;
@@ -48,6 +49,50 @@ pub(crate) struct TGroup {
     pub info_time: i64,
     /// Creation order, the cursor of get_appid_group_list.
     pub seq: u64,
+    /// Members made admins; the owner is never one of them.
+    pub admins: BTreeSet<String>,
+    /// When each member joined; seeded and initial members joined at creation.
+    pub joined: BTreeMap<String, i64>,
+}
+
+impl TGroup {
+    pub fn is_member(&self, account: &str) -> bool {
+        self.g.members.iter().any(|m| m == account)
+    }
+
+    /// `Owner` / `Admin` / `Member`, or `NotMember` (get_role_in_group's words).
+    pub fn role_of(&self, account: &str) -> &'static str {
+        if self.g.owner.as_deref() == Some(account) {
+            "Owner"
+        } else if !self.is_member(account) {
+            "NotMember"
+        } else if self.admins.contains(account) {
+            "Admin"
+        } else {
+            "Member"
+        }
+    }
+
+    pub fn join_time(&self, account: &str) -> i64 {
+        self.joined
+            .get(account)
+            .copied()
+            .unwrap_or(self.create_time)
+    }
+
+    pub fn add_member(&mut self, account: &str, now: i64) {
+        self.g.members.push(account.to_string());
+        self.joined.insert(account.to_string(), now);
+    }
+
+    /// Removes members (and their admin status); the owner stays.
+    pub fn remove_members(&mut self, accounts: &[&str]) {
+        let owner = self.g.owner.clone();
+        let gone = |m: &String| accounts.contains(&m.as_str()) && owner.as_ref() != Some(m);
+        self.g.members.retain(|m| !gone(m));
+        self.admins.retain(|m| !gone(m));
+        self.joined.retain(|m, _| !gone(m));
+    }
 }
 
 #[derive(Debug, Default)]
@@ -57,12 +102,15 @@ pub(crate) struct TencentState {
     next_seq: u64,
 }
 
-/// Who is calling and which accounts exist.
+/// Who is calling, which accounts exist, and the readings the app was set up with.
 #[derive(Debug, Clone)]
 pub(crate) struct Ctx {
     pub identifier: String,
     pub accounts: Option<HashSet<String>>,
     pub now: i64,
+    pub unknown_member_answer: UnknownMemberAnswer,
+    pub pending_on_need_permission: bool,
+    pub member_cursor: MemberCursor,
 }
 
 impl Ctx {
@@ -113,6 +161,8 @@ impl TencentState {
             create_time: now,
             info_time: now,
             seq,
+            admins: BTreeSet::new(),
+            joined: BTreeMap::new(),
         };
         self.groups.insert(tg.g.id.clone(), tg);
     }

@@ -6,7 +6,10 @@
 //! `src/main/java/com/netease/nim/server/sdk/im/v2/...`). Where the two differ,
 //! a struct holds the union and says which side has which field.
 //! Tencent: the REST API pages on cloud.tencent.com (`document/api/269/...`)
-//! and tencentcloud.com (`document/product/1047/...`), and seed 001.
+//! and tencentcloud.com (`document/product/1047/...`), and seed 001; for the
+//! member commands also their sources in `tencentyun/qcloud-documents` (QCD,
+//! `…/服务端API/群组管理/*.md`) and, where a later name or type differs, the
+//! third-party `doocs/qcloud-im-server-sdk-java` (DOOCS).
 //!
 //! `deny_unknown_fields` is set where the source lists the whole object, so a
 //! field renamed in the simulator fails here as an unknown field; required
@@ -19,6 +22,7 @@
 use crate::common;
 
 use common::*;
+use provider_sim::tencent::MemberCursor;
 use provider_sim::{NeteaseSim, NeteaseSimConfig, TencentSim, TencentSimConfig};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -196,7 +200,8 @@ struct NeQueryJoinedTeamsResponse {
 }
 
 /// Go `FailedOperation` (`team_member_v2_responses.go`); Java
-/// `InviteTeamMembersResponseV2.FailedInvitation`.
+/// `InviteTeamMembersResponseV2.FailedInvitation` and
+/// `KickTeamMembersResponseV2.FailedKick` (`error_code` `Integer`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NeFailedOperation {
@@ -212,6 +217,48 @@ struct NeFailedOperation {
 struct NeInviteTeamMembersResponse {
     success_list: Vec<String>,
     failed_list: Vec<NeFailedOperation>,
+}
+
+/// Go `KickTeamMembersResponseV2` (`team_member_v2_responses.go`:
+/// `success_list` `[]string`, `failed_list` `[]FailedOperation`); Java
+/// `im/v2/team_member/response/KickTeamMembersResponseV2` (`success_list`,
+/// `failed_list` of `FailedKick`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NeKickTeamMembersResponse {
+    success_list: Vec<String>,
+    failed_list: Vec<NeFailedOperation>,
+}
+
+/// Go `TeamMember` (`src/im/v2/team/team_v2_responses.go`): `team_id` (`int64`),
+/// `account_id`, `member_role` (`*int`: 0 normal, 1 owner, 2 manager),
+/// `team_nick`, `server_extension`, `chat_banned` (`*bool`), `join_time`,
+/// `update_time` (`int64`), `invitor_account_id`; Java
+/// `im/v2/team/response/ListTeamMembersResponseV2.TeamMember`: the same nine
+/// keys (`Long`, `Integer`, `Boolean`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NeTeamMember {
+    team_id: i64,
+    account_id: String,
+    member_role: Option<i32>,
+    team_nick: String,
+    server_extension: String,
+    chat_banned: Option<bool>,
+    join_time: i64,
+    update_time: i64,
+    invitor_account_id: String,
+}
+
+/// Go `ListTeamMembersResponseV2` (`team_v2_responses.go`): `items`,
+/// `next_token` (string), `has_more` (`*bool`); Java
+/// `ListTeamMembersResponseV2` the same three keys.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NeListTeamMembersResponse {
+    items: Vec<NeTeamMember>,
+    next_token: String,
+    has_more: Option<bool>,
 }
 
 async fn ne_ok<T: DeserializeOwned>(
@@ -325,6 +372,77 @@ async fn netease_answers_deserialize_into_the_sdk_types() {
     .await;
     assert_eq!(invited.success_list, ["carol"]);
     assert_eq!(invited.failed_list[0].account_id, "ghost");
+
+    // List members (v2.1 GET, query parameters; Go `ListTeamMembers`, Java
+    // `listTeamMembers`): carol made a manager first so all three roles show.
+    let _: Empty = ne_ok(
+        &ne,
+        "add_manager carol",
+        "POST",
+        &format!("/im/v2/teams/{id}/actions/add_manager"),
+        Some(json!({"team_type": 1, "operator_id": "alice", "managers": ["carol"]})),
+    )
+    .await;
+    let list = format!("/im/v2.1/teams/{id}/actions/list_members?team_type=1&limit=2");
+    let page1: NeListTeamMembersResponse = ne_ok(&ne, "list_members", "GET", &list, None).await;
+    assert_eq!(page1.has_more, Some(true));
+    assert!(!page1.next_token.is_empty());
+    // The cursor under the Java name (`page_token`) and the Go name (`next_token`).
+    for cursor in ["page_token", "next_token"] {
+        let page2: NeListTeamMembersResponse = ne_ok(
+            &ne,
+            "list_members page 2",
+            "GET",
+            &format!("{list}&{cursor}={}", page1.next_token),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (page2.has_more, page2.next_token.as_str()),
+            (Some(false), "")
+        );
+        let all: Vec<&NeTeamMember> = page1.items.iter().chain(&page2.items).collect();
+        let mut roles: Vec<(&str, Option<i32>)> = all
+            .iter()
+            .map(|m| (m.account_id.as_str(), m.member_role))
+            .collect();
+        roles.sort();
+        assert_eq!(
+            roles,
+            [("alice", Some(1)), ("bob", Some(0)), ("carol", Some(2))],
+            "{cursor}"
+        );
+        assert!(all.iter().all(|m| m.team_id == id));
+        let carol = all.iter().find(|m| m.account_id == "carol").unwrap();
+        assert_eq!(carol.invitor_account_id, "alice");
+    }
+
+    // Kick (v2 DELETE, query parameters, ids comma-joined; Go `KickTeamMembers`).
+    let kicked: NeKickTeamMembersResponse = ne_ok(
+        &ne,
+        "kick_member",
+        "DELETE",
+        &format!(
+            "/im/v2/team_members/actions/kick_member?operator_id=alice&team_id={id}\
+             &team_type=1&kick_account_ids=carol,ghost"
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(kicked.success_list, ["carol"]);
+    assert_eq!(kicked.failed_list.len(), 1);
+    assert_eq!(kicked.failed_list[0].account_id, "ghost");
+    assert!(!kicked.failed_list[0].error_msg.is_empty());
+    let after: NeListTeamMembersResponse = ne_ok(
+        &ne,
+        "list_members after kick",
+        "GET",
+        &format!("/im/v2.1/teams/{id}/actions/list_members?team_type=1"),
+        None,
+    )
+    .await;
+    let left: Vec<&str> = after.items.iter().map(|m| m.account_id.as_str()).collect();
+    assert_eq!((left, after.has_more), (vec!["alice", "bob"], Some(false)));
 
     // Joined teams (v2.1), paged, with and without member_info.
     let second = ne_create(&sim, "alice", json!({})).await;
@@ -588,6 +706,74 @@ struct TcAppidGroupList {
     next: u64,
 }
 
+/// get_role_in_group `UserIdList[]` item (cloud.tencent.com/document/api/269/1626;
+/// QCD `查询用户在群组中的身份.md`): `Member_Account` and `Role` (String: `Owner`,
+/// `Admin`, `Member`, `NotMember`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct TcRoleItem {
+    #[serde(rename = "Member_Account")]
+    member_account: String,
+    role: String,
+}
+
+/// get_role_in_group answer (269/1626): the envelope and `UserIdList[]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct TcGetRoleInGroup {
+    action_status: String,
+    error_code: i64,
+    error_info: String,
+    request_id: Option<String>,
+    user_id_list: Vec<TcRoleItem>,
+}
+
+/// get_group_member_info `MemberList[]` item (cloud.tencent.com/document/api/269/1617;
+/// QCD `获取群组成员详细资料.md`, sample responses): `Member_Account`, then what
+/// `MemberInfoFilter` names (all without one): `Role`, `JoinTime`, `MsgSeq`,
+/// `MsgFlag`, `LastSendMsgTime`, `ShutUpUntil` (`MuteUntil` in DOOCS
+/// `model/group/MemberProfile.java`, the newer name), `NameCard`,
+/// `AppMemberDefinedData` [{`Key`, `Value`}]. Numbers for times and `MsgSeq`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct TcGroupMember {
+    #[serde(rename = "Member_Account")]
+    member_account: String,
+    role: Option<String>,
+    join_time: Option<u64>,
+    msg_seq: Option<u64>,
+    msg_flag: Option<String>,
+    last_send_msg_time: Option<u64>,
+    shut_up_until: Option<u64>,
+    mute_until: Option<u64>,
+    name_card: Option<String>,
+    app_member_defined_data: Option<Vec<TcKeyValue>>,
+}
+
+/// The Community cursor `Next`: an Integer per QCD `获取群组成员详细资料.md`
+/// ("首次调用填写0"), a String per DOOCS `GetGroupMemberInfoResult.next`.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(untagged)]
+enum TcNext {
+    Integer(u64),
+    String(String),
+}
+
+/// get_group_member_info answer (269/1617; QCD `获取群组成员详细资料.md`; DOOCS
+/// `GetGroupMemberInfoResult`): the envelope, `MemberNum` (Integer, the group's
+/// member count), `MemberList[]`, and `Next` for Community groups only.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct TcGetGroupMemberInfo {
+    action_status: String,
+    error_code: i64,
+    error_info: String,
+    request_id: Option<String>,
+    member_num: u64,
+    member_list: Vec<TcGroupMember>,
+    next: Option<TcNext>,
+}
+
 fn tc_ok(env: &TcEnvelope, what: &str) {
     assert_eq!(
         (env.action_status.as_str(), env.error_code),
@@ -692,6 +878,86 @@ async fn tencent_answers_deserialize_into_the_documented_shapes() {
         .collect();
     assert_eq!(results, [("carol", 1), ("bob", 2)]);
 
+    // modify_group_member_info (cloud.tencent.com/document/api/269/1623; QCD
+    // `修改群成员资料.md`): the envelope only.
+    let v = tencent(
+        &sim,
+        "modify_group_member_info",
+        json!({"GroupId": "shapes-1", "Member_Account": "carol", "Role": "Admin",
+            "NameCard": "c"}),
+    )
+    .await;
+    tc_ok(
+        &parse("modify_group_member_info", &v),
+        "modify_group_member_info",
+    );
+
+    let v = tencent(
+        &sim,
+        "get_role_in_group",
+        json!({"GroupId": "shapes-1", "User_Account": ["alice", "carol", "bob", "nobody"]}),
+    )
+    .await;
+    let roles: TcGetRoleInGroup = parse("get_role_in_group", &v);
+    assert_eq!((roles.action_status.as_str(), roles.error_code), ("OK", 0));
+    let roles: Vec<(&str, &str)> = roles
+        .user_id_list
+        .iter()
+        .map(|r| (r.member_account.as_str(), r.role.as_str()))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("alice", "Owner"),
+            ("carol", "Admin"),
+            ("bob", "Member"),
+            ("nobody", "NotMember")
+        ]
+    );
+
+    // get_group_member_info: unfiltered (every field), then filtered and paged.
+    let v = tencent(
+        &sim,
+        "get_group_member_info",
+        json!({"GroupId": "shapes-1"}),
+    )
+    .await;
+    let listed: TcGetGroupMemberInfo = parse("get_group_member_info", &v);
+    assert_eq!((listed.error_code, listed.member_num), (0, 3));
+    assert!(listed.next.is_none(), "Next is for Community only");
+    let mut roles: Vec<(&str, Option<&str>)> = listed
+        .member_list
+        .iter()
+        .map(|m| (m.member_account.as_str(), m.role.as_deref()))
+        .collect();
+    roles.sort();
+    assert_eq!(
+        roles,
+        [
+            ("alice", Some("Owner")),
+            ("bob", Some("Member")),
+            ("carol", Some("Admin"))
+        ]
+    );
+    for m in &listed.member_list {
+        assert!(
+            m.join_time.is_some() && m.msg_flag.is_some() && m.name_card.is_some(),
+            "no filter: the full profile, {m:?}"
+        );
+    }
+    let v = tencent(
+        &sim,
+        "get_group_member_info",
+        json!({"GroupId": "shapes-1", "Limit": 1, "Offset": 1,
+            "MemberInfoFilter": ["Role", "NameCard"], "MemberRoleFilter": ["Admin", "Member"]}),
+    )
+    .await;
+    let page: TcGetGroupMemberInfo = parse("get_group_member_info (filtered)", &v);
+    assert_eq!((page.member_num, page.member_list.len()), (3, 1));
+    let m = &page.member_list[0];
+    assert!(m.role.is_some() && m.name_card.is_some());
+    assert!(m.join_time.is_none() && m.msg_seq.is_none() && m.shut_up_until.is_none());
+
     let v = tencent(
         &sim,
         "delete_group_member",
@@ -737,4 +1003,61 @@ async fn tencent_answers_deserialize_into_the_documented_shapes() {
         ("FAIL", 10010)
     );
     assert!(!failed.error_info.is_empty());
+}
+
+/// get_group_member_info on a Community group pages with `Next` (269/1617): the
+/// answer carries it under either reading of its type (`member_cursor`).
+#[tokio::test]
+async fn tencent_community_member_pages_deserialize_into_the_documented_shape() {
+    for cursor in [MemberCursor::Integer, MemberCursor::String] {
+        let sim = TencentSim::start(TencentSimConfig {
+            member_cursor: cursor,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let v = tencent(
+            &sim,
+            "create_group",
+            json!({"Type": "Community", "Name": "c", "GroupId": "@TGS#_shapes",
+                "Owner_Account": "alice"}),
+        )
+        .await;
+        let created: TcCreateGroup = parse("create_group (Community)", &v);
+        assert_eq!(created.error_code, 0);
+        let v = tencent(
+            &sim,
+            "add_group_member",
+            json!({"GroupId": "@TGS#_shapes", "MemberList": [{"Member_Account": "bob"}]}),
+        )
+        .await;
+        let _: TcAddGroupMember = parse("add_group_member (Community)", &v);
+        let (first, last) = match cursor {
+            MemberCursor::Integer => (json!(0), TcNext::Integer(0)),
+            MemberCursor::String => (json!(""), TcNext::String(String::new())),
+        };
+        let v = tencent(
+            &sim,
+            "get_group_member_info",
+            json!({"GroupId": "@TGS#_shapes", "Limit": 1, "Next": first}),
+        )
+        .await;
+        let page1: TcGetGroupMemberInfo = parse("get_group_member_info (Community)", &v);
+        assert_eq!((page1.member_num, page1.member_list.len()), (2, 1));
+        let next = page1.next.expect("Next on a Community page");
+        assert_ne!(next, last, "{cursor:?}: a cursor while members remain");
+        let next = match next {
+            TcNext::Integer(n) => json!(n),
+            TcNext::String(s) => json!(s),
+        };
+        let v = tencent(
+            &sim,
+            "get_group_member_info",
+            json!({"GroupId": "@TGS#_shapes", "Limit": 1, "Next": next}),
+        )
+        .await;
+        let page2: TcGetGroupMemberInfo = parse("get_group_member_info (Community, 2)", &v);
+        assert_eq!(page2.member_list.len(), 1);
+        assert_eq!(page2.next, Some(last), "{cursor:?}: done");
+    }
 }
