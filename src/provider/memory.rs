@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use super::{
     AppIdentity, AttributeChanges, CallInfo, CreateOutcome, CreateRequest, DisbandOutcome,
     FailureClass, GroupKey, GroupProvider, GroupType, IdAssignment, Lookup, MarkerQuery,
-    ObservedGroup, Operation, ProviderError, ProviderKind, ProviderResult, Stamp,
+    MemberRefusal, MemberRole, MemberWrite, ObservedGroup, Operation, ProviderError, ProviderKind,
+    ProviderResult, Roster, Stamp,
 };
 
 /// One call the provider received.
@@ -35,6 +36,10 @@ struct State {
     calls: Vec<Call>,
     script: HashMap<Operation, VecDeque<Scripted>>,
     next_id: u64,
+    /// Members per group id, the owner included.
+    rosters: BTreeMap<String, Roster>,
+    /// Accounts an add refuses, as an account that does not exist.
+    unknown_accounts: Vec<String>,
 }
 
 /// A provider app held in memory.
@@ -95,6 +100,27 @@ impl MemoryProvider {
             .values()
             .map(|(g, _)| g.clone())
             .collect()
+    }
+
+    /// The members of group `id` and their roles.
+    pub fn roster(&self, id: &str) -> Roster {
+        self.state().rosters.get(id).cloned().unwrap_or_default()
+    }
+
+    /// Puts `account` in group `id` with `role`, or takes it out (`None`), as
+    /// someone outside this operator would.
+    pub fn set_member(&self, id: &str, account: &str, role: Option<MemberRole>) {
+        let mut state = self.state();
+        let roster = state.rosters.entry(id.to_string()).or_default();
+        match role {
+            Some(role) => roster.insert(account.to_string(), role),
+            None => roster.remove(account),
+        };
+    }
+
+    /// Adds refuse `account` from now on, as an account that does not exist.
+    pub fn refuse_account(&self, account: &str) {
+        self.state().unknown_accounts.push(account.to_string());
     }
 
     /// Every call received, in order.
@@ -253,6 +279,9 @@ impl GroupProvider for MemoryProvider {
                 member_count: Some(1),
             };
             state.groups.insert(group_id.clone(), (group, now_ms()));
+            let owner = request.attributes.owner.iter();
+            let roster = owner.map(|o| (o.clone(), MemberRole::Owner)).collect();
+            state.rosters.insert(group_id.clone(), roster);
             CreateOutcome::Created {
                 group_id,
                 info: ok(),
@@ -341,5 +370,82 @@ impl GroupProvider for MemoryProvider {
         found
             .map(|()| Stamp::Written)
             .ok_or_else(|| self.error(Operation::Update, FailureClass::NotFound))
+    }
+
+    fn add_answer_confirms_join(&self) -> bool {
+        true
+    }
+
+    async fn member_roles(&self, key: &GroupKey, accounts: &[String]) -> ProviderResult<Roster> {
+        let roster = self.list_members(key).await?;
+        Ok(roster
+            .into_iter()
+            .filter(|(account, _)| accounts.contains(account))
+            .collect())
+    }
+
+    async fn list_members(&self, key: &GroupKey) -> ProviderResult<Roster> {
+        self.answer(Operation::ReadMembers, Some(&key.id), |state| {
+            state.rosters.get(&key.id).cloned().unwrap_or_default()
+        })
+    }
+
+    async fn add_members(
+        &self,
+        key: &GroupKey,
+        accounts: &[String],
+    ) -> ProviderResult<MemberWrite> {
+        self.answer(Operation::AddMembers, Some(&key.id), |state| {
+            let unknown = state.unknown_accounts.clone();
+            let roster = state.rosters.entry(key.id.clone()).or_default();
+            let mut write = MemberWrite::default();
+            for account in accounts {
+                if unknown.contains(account) {
+                    write.refused.push(MemberRefusal {
+                        account: account.clone(),
+                        code: Some(10019),
+                        message: "no such account".into(),
+                    });
+                } else {
+                    roster.entry(account.clone()).or_insert(MemberRole::Member);
+                }
+            }
+            write
+        })
+    }
+
+    async fn remove_members(
+        &self,
+        key: &GroupKey,
+        accounts: &[String],
+    ) -> ProviderResult<MemberWrite> {
+        self.answer(Operation::RemoveMembers, Some(&key.id), |state| {
+            let roster = state.rosters.entry(key.id.clone()).or_default();
+            roster.retain(|account, _| !accounts.contains(account));
+            MemberWrite::default()
+        })
+    }
+
+    async fn set_role(
+        &self,
+        key: &GroupKey,
+        accounts: &[String],
+        role: MemberRole,
+    ) -> ProviderResult<MemberWrite> {
+        self.answer(Operation::SetRole, Some(&key.id), |state| {
+            let roster = state.rosters.entry(key.id.clone()).or_default();
+            let mut write = MemberWrite::default();
+            for account in accounts {
+                match roster.get_mut(account) {
+                    Some(have) => *have = role,
+                    None => write.refused.push(MemberRefusal {
+                        account: account.clone(),
+                        code: Some(10007),
+                        message: "not a member".into(),
+                    }),
+                }
+            }
+            write
+        })
     }
 }

@@ -11,6 +11,7 @@ pub mod circuit;
 pub mod config;
 pub mod gate;
 mod http;
+pub mod members;
 #[cfg(test)]
 pub mod memory;
 pub mod netease;
@@ -26,6 +27,7 @@ pub use config::{
 };
 pub use gate::{always_open, WriteGate};
 pub use http::{MAX_ANSWER_BYTES, NO_CODE};
+pub use members::{member_support, MemberRefusal, MemberRole, MemberSupport, MemberWrite, Roster};
 pub use netease::NeteaseClient;
 pub use observer::{CallObserver, Observed};
 pub use secret::{scrub_text, Secret};
@@ -331,6 +333,12 @@ pub enum Operation {
     TransferOwner,
     Disband,
     FindByMarker,
+    /// Reads members and their roles.
+    ReadMembers,
+    AddMembers,
+    RemoveMembers,
+    /// Makes members admins or plain members again.
+    SetRole,
 }
 
 impl fmt::Display for Operation {
@@ -342,6 +350,10 @@ impl fmt::Display for Operation {
             Operation::TransferOwner => "transfer_owner",
             Operation::Disband => "disband",
             Operation::FindByMarker => "find_by_marker",
+            Operation::ReadMembers => "read_members",
+            Operation::AddMembers => "add_members",
+            Operation::RemoveMembers => "remove_members",
+            Operation::SetRole => "set_role",
         })
     }
 }
@@ -496,6 +508,42 @@ pub trait GroupProvider: Send + Sync + fmt::Debug {
     async fn stamp(&self, _key: &GroupKey, _marker: &str) -> ProviderResult<Stamp> {
         Ok(Stamp::Unsupported)
     }
+
+    /// Whether an add's answer tells whether each account joined (Tencent `Result`).
+    /// When it does not (NetEase: an invitee may have to accept first), the caller
+    /// reads the roles back to tell joined from invited.
+    fn add_answer_confirms_join(&self) -> bool;
+
+    /// The roles of `accounts` in the group, with the fewest reads the provider
+    /// allows (Tencent `get_role_in_group`, 500 accounts per call; NetEase pages the
+    /// member list). Accounts that are not members are absent from the answer.
+    async fn member_roles(&self, key: &GroupKey, accounts: &[String]) -> ProviderResult<Roster>;
+
+    /// Every member of the group and its role, paged through.
+    async fn list_members(&self, key: &GroupKey) -> ProviderResult<Roster>;
+
+    /// Adds (Tencent) or invites (NetEase) `accounts`, in batches of the documented
+    /// size; a batch refused as a whole for its size is split. Accounts already in
+    /// the group count as added.
+    async fn add_members(&self, key: &GroupKey, accounts: &[String])
+        -> ProviderResult<MemberWrite>;
+
+    /// Removes (NetEase: kicks) `accounts`; accounts that are not members count as
+    /// removed.
+    async fn remove_members(
+        &self,
+        key: &GroupKey,
+        accounts: &[String],
+    ) -> ProviderResult<MemberWrite>;
+
+    /// Makes `accounts` admins (`MemberRole::Admin`) or plain members
+    /// (`MemberRole::Member`). `Owner` is refused before any call.
+    async fn set_role(
+        &self,
+        key: &GroupKey,
+        accounts: &[String],
+        role: MemberRole,
+    ) -> ProviderResult<MemberWrite>;
 }
 
 /// Builds the client of one provider app after validating its configuration. The

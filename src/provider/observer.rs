@@ -9,13 +9,14 @@ use async_trait::async_trait;
 use super::{
     AppIdentity, AttributeChanges, CallInfo, ConfigError, CreateOutcome, CreateRequest,
     DisbandOutcome, GroupKey, GroupProvider, GroupType, IdAssignment, Lookup, MarkerQuery,
-    ObservedGroup, ProviderKind, ProviderResult, Stamp,
+    MemberRole, MemberWrite, ObservedGroup, ProviderKind, ProviderResult, Roster, Stamp,
 };
 
 /// Told of every provider call once it has answered.
 pub trait CallObserver: Send + Sync + fmt::Debug {
     /// `operation` is `create`, `get`, `find_by_marker`, `update`, `transfer_owner`,
-    /// `disband` or `stamp`; `outcome` a CamelCase word (`Created`, `Ok`, a failure
+    /// `disband`, `stamp`, `read_members`, `add_members`, `remove_members` or
+    /// `set_role`; `outcome` a CamelCase word (`Created`, `Ok`, a failure
     /// class's reason, ...).
     fn observe(&self, provider: ProviderKind, operation: &'static str, outcome: &'static str);
 }
@@ -139,5 +140,61 @@ impl GroupProvider for Observed {
             Stamp::Foreign => "Foreign",
         });
         result
+    }
+
+    fn add_answer_confirms_join(&self) -> bool {
+        self.inner.add_answer_confirms_join()
+    }
+
+    async fn member_roles(&self, key: &GroupKey, accounts: &[String]) -> ProviderResult<Roster> {
+        let result = self.inner.member_roles(key, accounts).await;
+        self.count("read_members", &result, |_| "Ok");
+        result
+    }
+
+    async fn list_members(&self, key: &GroupKey) -> ProviderResult<Roster> {
+        let result = self.inner.list_members(key).await;
+        self.count("read_members", &result, |_| "Ok");
+        result
+    }
+
+    async fn add_members(
+        &self,
+        key: &GroupKey,
+        accounts: &[String],
+    ) -> ProviderResult<MemberWrite> {
+        let result = self.inner.add_members(key, accounts).await;
+        self.count("add_members", &result, member_outcome);
+        result
+    }
+
+    async fn remove_members(
+        &self,
+        key: &GroupKey,
+        accounts: &[String],
+    ) -> ProviderResult<MemberWrite> {
+        let result = self.inner.remove_members(key, accounts).await;
+        self.count("remove_members", &result, member_outcome);
+        result
+    }
+
+    async fn set_role(
+        &self,
+        key: &GroupKey,
+        accounts: &[String],
+        role: MemberRole,
+    ) -> ProviderResult<MemberWrite> {
+        let result = self.inner.set_role(key, accounts, role).await;
+        self.count("set_role", &result, member_outcome);
+        result
+    }
+}
+
+/// `Ok`, or `PartlyRefused` when the provider refused some accounts.
+fn member_outcome(write: &MemberWrite) -> &'static str {
+    if write.refused.is_empty() {
+        "Ok"
+    } else {
+        "PartlyRefused"
     }
 }

@@ -33,6 +33,18 @@ pub const AUTH_CODES: [i64; 2] = [101303, 101403];
 /// A parameter error, and in v1 also a failed CheckSum or a bad CurTime (v2:
 /// unconfirmed): fresh credentials may answer it differently.
 pub const PARAM_OR_CHECKSUM_CODE: i64 = 414;
+/// The account is already a member (NODENIM 109311).
+pub const ALREADY_MEMBER_CODE: i64 = 109311;
+/// The account is not a member (NODENIM 109404).
+pub const NOT_MEMBER_CODE: i64 = 109404;
+/// The account does not exist (NODENIM 102404; the invite sample of NetEase's API
+/// console).
+pub const NO_ACCOUNT_CODE: i64 = 102404;
+/// The team is full: v2 108437 "team member limit" (NODENIM), v1 801.
+pub const TEAM_FULL_CODES: [i64; 2] = [108437, 801];
+/// The operator lacks the right (109427 owner only, 109432 owner or manager): about
+/// the operator, not the accounts named, so splitting a batch cannot isolate it.
+pub const OPERATOR_CODES: [i64; 2] = [109427, 109432];
 /// The super-team service is not enabled for the app (reference notes §3).
 pub const SUPER_TEAM_DISABLED_CODE: i64 = 108311;
 

@@ -1,6 +1,8 @@
 //! NetEase Yunxin IM v2 / v2.1 REST client for team management.
 
 pub mod codes;
+mod member_wire;
+mod members;
 mod ops;
 mod read;
 mod scan;

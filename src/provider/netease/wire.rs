@@ -90,7 +90,10 @@ pub fn create_body(request: &CreateRequest) -> Result<Value, ConfigError> {
     }
     let extension = netease_server_extension(&attrs.custom_data, &request.marker)?;
     body.insert("server_extension".into(), extension.into());
-    // Invitees join at once (declared members need no acceptance).
+    // agree_mode 1: invitees join at once, with no invitation to accept (NODENIM
+    // `V2NIMTeamAgreeMode`; the Go SDK's field comments swap it with invite_mode).
+    // Declared members join without an invitation to accept, and so does a new owner
+    // a transfer invites first (it must be a member at once).
     let mut configuration = json!({"agree_mode": 1});
     if let Some(policy) = attrs.join_policy {
         configuration["join_mode"] = join_mode(policy).into();

@@ -1,6 +1,7 @@
 //! Tencent Cloud Chat (TIM) REST client for group management.
 
 pub mod codes;
+mod members;
 mod ops;
 pub mod usersig;
 mod wire;
@@ -22,7 +23,11 @@ use codes::{throttle_floor, APP_LOCK_CODE, AUTH_CODES, REGENERATE_SIG_CODES, THR
 use usersig::UserSigCache;
 
 /// Commands that change nothing on the provider; every other one passes the write gate.
-const READ_COMMANDS: [&str; 1] = ["get_group_info"];
+const READ_COMMANDS: [&str; 3] = [
+    "get_group_info",
+    "get_role_in_group",
+    "get_group_member_info",
+];
 
 /// The client of one SDKAppID. Cheap to share behind an `Arc`.
 pub struct TencentClient {

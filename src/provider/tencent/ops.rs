@@ -14,7 +14,7 @@ use crate::provider::validate::{
 use crate::provider::{
     AppIdentity, AttributeChanges, CallInfo, CreateOutcome, CreateRequest, DisbandOutcome,
     FailureClass, GroupKey, GroupProvider, GroupType, IdAssignment, Lookup, MarkerQuery,
-    ObservedGroup, Operation, ProviderKind, ProviderResult, Stamp,
+    MemberRole, MemberWrite, ObservedGroup, Operation, ProviderKind, ProviderResult, Roster, Stamp,
 };
 
 /// Ids per get_group_info call.
@@ -428,5 +428,42 @@ impl GroupProvider for TencentClient {
             DisbandCode::ConfirmByRead => self.confirm_invalid_id(key, reply.info).await,
             DisbandCode::Fail(class) => Err(self.error(op, class, reply.info)),
         }
+    }
+
+    fn add_answer_confirms_join(&self) -> bool {
+        true
+    }
+
+    async fn member_roles(&self, key: &GroupKey, accounts: &[String]) -> ProviderResult<Roster> {
+        self.read_member_roles(key, accounts).await
+    }
+
+    async fn list_members(&self, key: &GroupKey) -> ProviderResult<Roster> {
+        self.read_all_members(key).await
+    }
+
+    async fn add_members(
+        &self,
+        key: &GroupKey,
+        accounts: &[String],
+    ) -> ProviderResult<MemberWrite> {
+        self.add_accounts(key, accounts).await
+    }
+
+    async fn remove_members(
+        &self,
+        key: &GroupKey,
+        accounts: &[String],
+    ) -> ProviderResult<MemberWrite> {
+        self.remove_accounts(key, accounts).await
+    }
+
+    async fn set_role(
+        &self,
+        key: &GroupKey,
+        accounts: &[String],
+        role: MemberRole,
+    ) -> ProviderResult<MemberWrite> {
+        self.set_accounts_role(key, accounts, role).await
     }
 }
