@@ -7,7 +7,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::provider::{GroupType, JoinPolicy};
+use crate::provider::{GroupType, JoinPolicy, MemberRole};
 
 /// The ChatProvider a group lives in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
@@ -94,6 +94,53 @@ pub enum DeletionPolicy {
     Orphan,
 }
 
+/// The role a declared member is given.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum DeclaredRole {
+    /// A plain member.
+    #[default]
+    Member,
+    /// An admin (NetEase: manager). Not on Tencent Private/Work groups.
+    Admin,
+}
+
+impl From<DeclaredRole> for MemberRole {
+    fn from(value: DeclaredRole) -> Self {
+        match value {
+            DeclaredRole::Member => MemberRole::Member,
+            DeclaredRole::Admin => MemberRole::Admin,
+        }
+    }
+}
+
+/// One account that should be in the group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberSpec {
+    /// The account id (Tencent UserID, NetEase accid): 1 to 32 characters. NetEase
+    /// stores account ids in lower case.
+    #[schemars(length(min = 1, max = 32))]
+    pub account: String,
+    /// Member (default) or Admin.
+    #[serde(default)]
+    pub role: DeclaredRole,
+}
+
+/// What the operator does with members the spec does not declare.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum MembersPolicy {
+    /// Declared members are added and given their declared role; nobody is removed.
+    #[default]
+    Additive,
+    /// Also removes members that are not declared (never the owner), and demotes
+    /// admins not declared as Admin.
+    Exact,
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
+}
+
 fn custom_data_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({
         "type": "object",
@@ -134,6 +181,11 @@ const NETEASE_TYPES: &str = "self.type in ['Advanced', 'Super']";
     validation = Rule::new(format!("!has(self.introduction) || ({NETEASE_TYPES} ? self.introduction.size() <= 512 : bytes(self.introduction).size() <= 240)")).message("spec.introduction may be at most 240 bytes on Tencent and 512 characters on NetEase").field_path(".introduction"),
     validation = Rule::new(format!("!has(self.notification) || ({NETEASE_TYPES} ? self.notification.size() <= 1024 : bytes(self.notification).size() <= 300)")).message("spec.notification may be at most 300 bytes on Tencent and 1024 characters on NetEase").field_path(".notification"),
     validation = Rule::new(format!("!has(self.customData) || {NETEASE_TYPES} || self.customData.all(k, bytes(k).size() <= 16 && bytes(self.customData[k]).size() <= 512)")).message("spec.customData keys may be at most 16 bytes and values at most 512 bytes on Tencent").field_path(".customData"),
+    validation = Rule::new("!has(self.members) || size(self.members) == 0 || !(self.type in ['AVChatRoom', 'BChatRoom'])").message("spec.members is not supported for type AVChatRoom or BChatRoom: these Tencent group types keep no member list").field_path(".members"),
+    validation = Rule::new("!has(self.members) || !(self.type in ['Private', 'Work']) || self.members.all(m, !has(m.role) || m.role != 'Admin')").message("spec.members[].role Admin is not supported for type Private or Work: Tencent work groups have no admins").field_path(".members"),
+    validation = Rule::new(format!("!has(self.members) || !({NETEASE_TYPES}) || self.members.all(m, m.account.matches('^[^A-Z]*$'))")).message("spec.members[].account must be lower case on NetEase team types (Advanced, Super): NetEase stores account ids in lower case").field_path(".members"),
+    validation = Rule::new("!has(self.members) || !has(self.owner) || self.members.all(m, m.account != self.owner)").message("spec.members must not list the owner: spec.owner is the owner").field_path(".members"),
+    validation = Rule::new("!has(self.members) || !has(self.maxMembers) || size(self.members) + (has(self.owner) ? 1 : 0) <= self.maxMembers").message("spec.members declares more members (with the owner) than spec.maxMembers allows").field_path(".members"),
     validation = Rule::new(format!("!has(self.faceUrl) || ({NETEASE_TYPES} ? self.faceUrl.size() <= 1024 : bytes(self.faceUrl).size() <= 100)")).message("spec.faceUrl may be at most 100 bytes on Tencent and 1024 characters on NetEase").field_path(".faceUrl"),
 )]
 pub struct ChatGroupSpec {
@@ -211,6 +263,26 @@ pub struct ChatGroupSpec {
     /// credentials are gone.
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
+
+    /// Accounts that should be in the group, each with its role (Member or Admin);
+    /// not the owner. Unsupported for Tencent AVChatRoom and BChatRoom, and Admin
+    /// for Private/Work. See spec.membersPolicy for members not listed here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10000))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["account"]))]
+    pub members: Vec<MemberSpec>,
+
+    /// Additive (default) adds declared members and never removes anyone; Exact also
+    /// removes members not declared (never the owner) and demotes admins not declared
+    /// as Admin.
+    #[serde(default)]
+    pub members_policy: MembersPolicy,
+
+    /// Under Exact, lets one pass remove more than half of the group's members
+    /// (the owner not counted); without it such a pass removes nobody and reports
+    /// MembersSynced=False.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub allow_bulk_member_removal: bool,
 }
 
 /// How the operator came to manage the group.
@@ -335,4 +407,8 @@ pub struct ChatGroupStatus {
     /// The last error the provider answered, cleared after a successful reconcile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<ProviderErrorStatus>,
+    /// Declared accounts invited that join only once they accept; not invited again
+    /// while listed here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending_members: Vec<String>,
 }

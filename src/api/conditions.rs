@@ -8,6 +8,9 @@ pub const READY: &str = "Ready";
 pub const SYNCED: &str = "Synced";
 pub const RECONCILING: &str = "Reconciling";
 pub const STALLED: &str = "Stalled";
+/// Whether the group's members match spec.members and spec.membersPolicy; only on
+/// groups that declare members.
+pub const MEMBERS_SYNCED: &str = "MembersSynced";
 
 /// The reason of a group disbanded outside Kubernetes (never recreated).
 pub const EXTERNALLY_DISBANDED: &str = "ExternallyDisbanded";

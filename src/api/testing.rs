@@ -36,6 +36,9 @@ impl ChatGroup {
             custom_data: Default::default(),
             state: GroupState::Active,
             deletion_policy: DeletionPolicy::Delete,
+            members: Vec::new(),
+            members_policy: Default::default(),
+            allow_bulk_member_removal: false,
         };
         TestGroup(ChatGroup::new("ops-room", spec))
             .named("ops-room")

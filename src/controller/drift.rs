@@ -2,7 +2,8 @@
 //! from their providers in batches per app and group type (Tencent 50, NetEase 30
 //! advanced or 20 super teams per call), spread over the interval, and requeue the
 //! ChatGroups whose group changed or disappeared outside Kubernetes, and those whose
-//! create was sent more than once (their reconcile looks for a late duplicate).
+//! create was sent more than once (their reconcile looks for a late duplicate). Groups
+//! that declare members also get one membership read each, in the same trickle.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -14,9 +15,9 @@ use kube::runtime::reflector::ObjectRef;
 use kube::ResourceExt;
 use rand::Rng;
 
-use super::{plan, Context};
+use super::{membership, plan, Context};
 use crate::api::{ChatGroup, GroupState};
-use crate::provider::{AppIdentity, GroupKey, GroupProvider, GroupType, Lookup};
+use crate::provider::{AppIdentity, GroupKey, GroupProvider, GroupType, Lookup, Roster};
 
 /// Groups that are worth reading back: recorded, active, not being deleted.
 fn watched(group: &ChatGroup) -> Option<String> {
@@ -109,6 +110,77 @@ pub fn plan_batches(
     batches
 }
 
+/// One membership read: a watched group that declares members.
+pub struct MemberCheck {
+    pub provider: Arc<dyn GroupProvider>,
+    pub group: Arc<ChatGroup>,
+    pub id: String,
+}
+
+/// The groups whose members are read back, one read per group (Tencent answers the
+/// roles of 500 declared accounts per call; NetEase and Exact page the member list).
+/// The same groups as [`plan_batches`] reads, less those that declare no members.
+pub fn plan_member_checks(
+    groups: &[Arc<ChatGroup>],
+    reader: impl Fn(&str, &str) -> Option<Reader>,
+) -> Vec<MemberCheck> {
+    let mut checks = Vec::new();
+    for group in groups {
+        let Some(id) = watched(group) else { continue };
+        if !membership::manages_members(&group.spec) {
+            continue;
+        }
+        let namespace = group.namespace().unwrap_or_default();
+        let Some(reader) = reader(&namespace, &group.spec.provider_ref.name) else {
+            continue;
+        };
+        let recorded = group.status.as_ref().and_then(|s| s.app.as_ref());
+        if recorded.is_some_and(|r| !super::ownership::same_app(r, &reader.app)) {
+            continue;
+        }
+        checks.push(MemberCheck {
+            provider: reader.provider,
+            group: group.clone(),
+            id,
+        });
+    }
+    checks
+}
+
+/// Whether `observed` members differ from what `group` declares, or an invitation
+/// recorded as pending has been accepted since (its status is out of date).
+fn members_drifted(group: &ChatGroup, observed: &Roster) -> bool {
+    let pending = group
+        .status
+        .as_ref()
+        .map(|s| s.pending_members.as_slice())
+        .unwrap_or_default();
+    let plan = membership::plan_members(&group.spec, observed, pending);
+    !plan.is_empty() || pending.iter().any(|a| observed.contains_key(a))
+}
+
+async fn read_members(check: &MemberCheck) -> Option<Roster> {
+    let key = GroupKey {
+        id: check.id.clone(),
+        group_type: check.group.spec.group_type.into(),
+        owner: check.group.spec.owner.clone(),
+    };
+    let spec = &check.group.spec;
+    let roster = if membership::needs_full_list(spec) {
+        check.provider.list_members(&key).await
+    } else {
+        let accounts = membership::declared_accounts(spec);
+        check.provider.member_roles(&key, &accounts).await
+    };
+    roster.ok()
+}
+
+/// One call of a pass: a batch of group reads, or one group's members.
+enum Work {
+    Groups(Batch),
+    Members(MemberCheck),
+}
+
 /// One pass over every watched group, its read calls spread evenly over `spread` so
 /// they come as a trickle beside creates and disbands, not as a burst. Returns how
 /// many groups were requeued.
@@ -134,41 +206,70 @@ pub async fn resync_once(
         });
         readers.insert(key, reader);
     }
-    let batches = plan_batches(groups, |namespace, name| {
+    let reader = |namespace: &str, name: &str| {
         readers
             .get(&(namespace.to_string(), name.to_string()))
             .cloned()
             .flatten()
-    });
-    let gap = spread / u32::try_from(batches.len()).unwrap_or(u32::MAX).max(1);
-    let mut requeued = 0;
-    for (i, batch) in batches.iter().enumerate() {
+    };
+    let checks = plan_member_checks(&groups, reader);
+    let batches = plan_batches(groups, reader);
+    let work: Vec<Work> = (batches.into_iter().map(Work::Groups))
+        .chain(checks.into_iter().map(Work::Members))
+        .collect();
+    let gap = spread / u32::try_from(work.len()).unwrap_or(u32::MAX).max(1);
+    // A group requeued once in a pass is not requeued again for its members.
+    let mut requeued: std::collections::HashSet<ObjectRef<ChatGroup>> = Default::default();
+    for (i, item) in work.iter().enumerate() {
         if i > 0 {
             tokio::time::sleep(gap).await;
         }
-        let keys: Vec<GroupKey> = batch
-            .members
-            .iter()
-            .map(|(g, id)| GroupKey {
-                id: id.clone(),
-                group_type: batch.group_type,
-                owner: g.spec.owner.clone(),
-            })
-            .collect();
-        let Ok(found) = batch.provider.get_groups(&keys).await else {
-            continue;
+        let changed: Vec<&ChatGroup> = match item {
+            Work::Groups(batch) => read_batch(batch).await,
+            Work::Members(check) => {
+                let object = ObjectRef::from_obj(check.group.as_ref());
+                if requeued.contains(&object) {
+                    continue;
+                }
+                let roster = read_members(check).await;
+                let drifted = roster.is_some_and(|r| members_drifted(&check.group, &r));
+                drifted
+                    .then_some(check.group.as_ref())
+                    .into_iter()
+                    .collect()
+            }
         };
-        for ((group, _), (_, lookup)) in batch.members.iter().zip(found.iter()) {
-            if (drifted(group, lookup) || duplicate_watched(group))
-                && requeue
-                    .unbounded_send(ObjectRef::from_obj(group.as_ref()))
-                    .is_ok()
-            {
-                requeued += 1;
+        for group in changed {
+            let object = ObjectRef::from_obj(group);
+            if requeue.unbounded_send(object.clone()).is_ok() {
+                requeued.insert(object);
             }
         }
     }
-    requeued
+    requeued.len()
+}
+
+/// Reads one batch; returns its groups that drifted or are watched for a duplicate.
+async fn read_batch(batch: &Batch) -> Vec<&ChatGroup> {
+    let keys: Vec<GroupKey> = batch
+        .members
+        .iter()
+        .map(|(g, id)| GroupKey {
+            id: id.clone(),
+            group_type: batch.group_type,
+            owner: g.spec.owner.clone(),
+        })
+        .collect();
+    let Ok(found) = batch.provider.get_groups(&keys).await else {
+        return Vec::new();
+    };
+    batch
+        .members
+        .iter()
+        .zip(found.iter())
+        .filter(|((group, _), (_, lookup))| drifted(group, lookup) || duplicate_watched(group))
+        .map(|((group, _), _)| group.as_ref())
+        .collect()
 }
 
 /// A pass every resync interval (±10% jitter), until `shutdown`; each pass spreads
@@ -304,5 +405,54 @@ mod tests {
             found.sort_unstable_by(|a, b| b.cmp(a));
             assert_eq!(found, expected, "{case}");
         }
+    }
+
+    #[test]
+    fn only_groups_that_declare_members_get_a_member_read() {
+        let mut groups = many(3, NAMESPACE, "im");
+        let mut exact = (*groups[0]).clone();
+        exact.spec.members_policy = crate::api::MembersPolicy::Exact;
+        groups[0] = Arc::new(exact);
+        let mut with_list = (*groups[1]).clone();
+        with_list.spec.members = vec![crate::api::MemberSpec {
+            account: "bob".into(),
+            role: Default::default(),
+        }];
+        groups[1] = Arc::new(with_list);
+        let checked: Vec<String> = plan_member_checks(&groups, reader)
+            .iter()
+            .map(|c| c.group.name_any())
+            .collect();
+        assert_eq!(checked, [groups[0].name_any(), groups[1].name_any()]);
+    }
+
+    #[test]
+    fn members_drift_when_a_declared_one_is_missing_or_an_invitation_was_accepted() {
+        use crate::provider::MemberRole;
+        let mut group = (*recorded("g", NAMESPACE, "im", Some("1"))).clone();
+        group.spec.members = vec![crate::api::MemberSpec {
+            account: "bob".into(),
+            role: Default::default(),
+        }];
+        let roster = |entries: &[&str]| -> Roster {
+            entries
+                .iter()
+                .map(|a| (a.to_string(), MemberRole::Member))
+                .collect()
+        };
+        assert!(members_drifted(&group, &roster(&[])), "bob is missing");
+        assert!(
+            !members_drifted(&group, &roster(&["bob", "x"])),
+            "Additive ignores x"
+        );
+        group.status.as_mut().unwrap().pending_members = vec!["bob".into()];
+        assert!(
+            !members_drifted(&group, &roster(&[])),
+            "bob is invited, not missing"
+        );
+        assert!(
+            members_drifted(&group, &roster(&["bob"])),
+            "bob accepted: status is stale"
+        );
     }
 }

@@ -11,6 +11,7 @@ pub mod events;
 pub mod fence;
 pub mod guard;
 pub mod leader;
+pub mod membership;
 #[cfg(test)]
 pub mod memory;
 pub mod ownership;

@@ -8,7 +8,7 @@ use kube::ResourceExt;
 
 use super::port::Cluster;
 use crate::api::conditions::{
-    self, Desired, EXTERNALLY_DISBANDED, READY, RECONCILING, STALLED, SYNCED,
+    self, Desired, EXTERNALLY_DISBANDED, MEMBERS_SYNCED, READY, RECONCILING, STALLED, SYNCED,
 };
 use crate::api::{ChatGroup, ChatGroupStatus, ProviderErrorStatus};
 use crate::provider::scrub_text;
@@ -20,8 +20,9 @@ pub const FIELD_MANAGER: &str = "chatgroup-operator";
 /// Where a reconcile left the group, in the words conditions use.
 #[derive(Debug)]
 pub enum Report<'a> {
-    /// The group exists and matches the spec.
-    Available,
+    /// The group exists and matches the spec; `members` is the MembersSynced
+    /// condition, when the spec declares members.
+    Available { members: Option<Desired> },
     /// The group is disbanded (by us, or found already gone) and stays so.
     Disbanded,
     /// The group was disbanded outside Kubernetes; it is not recreated.
@@ -34,10 +35,14 @@ pub enum Report<'a> {
 /// The conditions a report stands for. `previous` supplies Ready when it is kept.
 pub fn desired_conditions(report: &Report<'_>, previous: &ChatGroupStatus) -> Vec<Desired> {
     match report {
-        Report::Available => vec![
-            Desired::new(READY, true, "Available", "the group exists with the declared attributes"),
-            Desired::new(SYNCED, true, "ReconcileSuccess", ""),
-        ],
+        Report::Available { members } => {
+            let mut wanted = vec![
+                Desired::new(READY, true, "Available", "the group exists with the declared attributes"),
+                Desired::new(SYNCED, true, "ReconcileSuccess", ""),
+            ];
+            wanted.extend(members.clone());
+            wanted
+        }
         Report::Disbanded => vec![
             Desired::new(READY, true, "Disbanded", "the group is disbanded; this object stays as a tombstone"),
             Desired::new(SYNCED, true, "ReconcileSuccess", ""),
@@ -70,11 +75,22 @@ fn failed_conditions(error: &Error, keep_ready: bool, previous: &ChatGroupStatus
     } else {
         Desired::new(RECONCILING, true, reason, message.clone())
     };
-    vec![
+    let mut wanted = vec![
         ready,
         Desired::new(SYNCED, false, "ReconcileError", message),
         progress,
-    ]
+    ];
+    // What the last membership pass found still stands: this failure is not about it.
+    let members = conditions::find(&previous.conditions, MEMBERS_SYNCED);
+    wanted.extend(members.map(|c| {
+        Desired::new(
+            MEMBERS_SYNCED,
+            c.status == "True",
+            c.reason.clone(),
+            c.message.clone(),
+        )
+    }));
+    wanted
 }
 
 /// The last provider error, for `status.lastError`.
@@ -103,12 +119,21 @@ pub fn apply_report(
             .map(|c| c.observed_generation),
         _ => None,
     };
+    let kept_members = match report {
+        Report::Failed { .. } => {
+            conditions::find(&status.conditions, MEMBERS_SYNCED).map(|c| c.observed_generation)
+        }
+        _ => None,
+    };
     status.conditions = conditions::merge(&status.conditions, &wanted, generation, now);
     // A Ready kept through a failure speaks for the generation it was earned on, so
-    // `kubectl wait --for=condition=Ready` does not take it for the new spec.
-    if let Some(earned) = kept_ready {
-        if let Some(ready) = status.conditions.iter_mut().find(|c| c.type_ == READY) {
-            ready.observed_generation = earned;
+    // `kubectl wait --for=condition=Ready` does not take it for the new spec; so does
+    // a kept MembersSynced.
+    let kept = [(READY, kept_ready), (MEMBERS_SYNCED, kept_members)];
+    for (type_, earned) in kept {
+        let Some(earned) = earned else { continue };
+        if let Some(condition) = status.conditions.iter_mut().find(|c| c.type_ == type_) {
+            condition.observed_generation = earned;
         }
     }
     status.observed_generation = generation;
@@ -338,7 +363,7 @@ mod tests {
     #[test]
     fn an_error_on_an_available_group_keeps_it_ready() {
         let mut status = status_of(&desired_conditions(
-            &Report::Available,
+            &Report::Available { members: None },
             &ChatGroupStatus::default(),
         ));
         let error = provider_error(FailureClass::Transient, 10002);
@@ -375,7 +400,12 @@ mod tests {
             Some(1),
             &now(),
         );
-        apply_report(&mut status, &Report::Available, Some(1), &now());
+        apply_report(
+            &mut status,
+            &Report::Available { members: None },
+            Some(1),
+            &now(),
+        );
         assert!(status.last_error.is_none());
         assert!(conditions::find(&status.conditions, RECONCILING).is_none());
         assert_eq!(get(&status, READY).status, "True");

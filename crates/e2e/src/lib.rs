@@ -70,8 +70,29 @@ impl Env {
         Ok(env)
     }
 
+    /// Like [`start_with`](Self::start_with), with simulators configured by the test
+    /// (their keys must stay the defaults: the ChatProviders are made with them).
+    pub async fn start_with_sims(
+        settings: Settings,
+        tencent: TencentSimConfig,
+        netease: NeteaseSimConfig,
+    ) -> anyhow::Result<Env> {
+        let mut env = Self::with_sims(settings, tencent, netease).await?;
+        env.start_operator();
+        Ok(env)
+    }
+
     /// Like [`start`](Self::start) but the operator is not running yet.
     pub async fn without_operator(settings: Settings) -> anyhow::Result<Env> {
+        let (tencent, netease) = (TencentSimConfig::default(), NeteaseSimConfig::default());
+        Self::with_sims(settings, tencent, netease).await
+    }
+
+    async fn with_sims(
+        settings: Settings,
+        tencent: TencentSimConfig,
+        netease: NeteaseSimConfig,
+    ) -> anyhow::Result<Env> {
         if let Ok(filter) = std::env::var("CHATGROUP_TEST_LOG") {
             let _ = tracing_subscriber::fmt()
                 .with_env_filter(filter)
@@ -79,8 +100,8 @@ impl Env {
                 .try_init();
         }
         let kube = KubeSim::start().await?;
-        let tencent = TencentSim::start(TencentSimConfig::default()).await?;
-        let netease = NeteaseSim::start(NeteaseSimConfig::default()).await?;
+        let tencent = TencentSim::start(tencent).await?;
+        let netease = NeteaseSim::start(netease).await?;
         let config = kube::Config::new(kube.url().parse()?);
         let client = Client::try_from(config)?;
         let env = Env {

@@ -11,6 +11,7 @@ use kube::ResourceExt;
 
 mod create;
 mod disband;
+mod members;
 #[cfg(test)]
 mod tests;
 
@@ -28,6 +29,10 @@ use crate::{Error, Result};
 
 /// Steps one reconcile takes at most; a decision that needs more is retried later.
 const MAX_STEPS: usize = 24;
+
+/// When a membership pass whose provider call failed is tried again; the group
+/// stays Ready meanwhile.
+const MEMBERS_RETRY: Duration = Duration::from_secs(30);
 
 /// The ChatProvider's client and what it tells about the app.
 struct Resolved {
@@ -176,8 +181,19 @@ impl<'a> GroupReconcile<'a> {
             Step::Disband { group_id } => self.disband(&group_id).await,
             Step::Gone { group_id } => self.gone(&group_id).await,
             Step::Converge { group } => {
+                let id = group.id.clone();
                 self.converge(group).await?;
-                self.finish(Report::Available).await
+                let members = self.sync_members(&id).await?;
+                let retry = matches!(members, members::MembersPass::Failed(_));
+                let report = Report::Available {
+                    members: members.condition(),
+                };
+                let flow = self.finish(report).await?;
+                Ok(if retry {
+                    Flow::Done(Action::requeue(MEMBERS_RETRY))
+                } else {
+                    flow
+                })
             }
             Step::NotOwned { group_id, by } => Err(Error::NotOwned {
                 group_id,

@@ -718,3 +718,5 @@ async fn a_disband_refused_for_good_stalls_until_orphan_lets_go_without_a_call()
     assert!(h.provider.group(&id).is_some());
     assert!(h.cluster.claim_holder(&h.app(), &id).is_none());
 }
+
+mod members;

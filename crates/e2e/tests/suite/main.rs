@@ -18,6 +18,7 @@ mod helm;
 mod kubectl;
 mod leadership;
 mod lifecycle;
+mod members;
 mod operations;
 mod ownership;
 mod ownership_more;

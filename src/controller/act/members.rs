@@ -1,0 +1,225 @@
+//! Bringing a group's members to the spec once its attributes are: read the roles of
+//! the declared accounts (the whole list under Exact), write only what differs, and
+//! report the outcome as the MembersSynced condition. An account the provider refuses
+//! never fails the reconcile: it is named in the condition, and Ready stands.
+
+use std::sync::Arc;
+
+use kube::runtime::events::EventType;
+
+use super::GroupReconcile;
+use crate::api::conditions::{self, Desired, MEMBERS_SYNCED};
+use crate::controller::membership::{
+    self, declared_accounts, manages_members, needs_full_list, plan_members, MemberPlan,
+    MembersReport,
+};
+use crate::provider::{
+    scrub_text, FailureClass, GroupKey, GroupProvider, MemberRole, MemberWrite, Roster,
+};
+use crate::{Error, Result};
+
+/// How a membership pass ended.
+pub(super) enum MembersPass {
+    /// The spec declares no members and no Exact policy: nothing was read.
+    NotManaged,
+    Done(MembersReport),
+    /// A provider call failed (throttled, unavailable, ...): retried later; the group
+    /// stays Ready.
+    Failed(Error),
+}
+
+impl MembersPass {
+    /// The MembersSynced condition this pass stands for, if any.
+    pub(super) fn condition(&self) -> Option<Desired> {
+        match self {
+            MembersPass::NotManaged => None,
+            MembersPass::Done(report) => {
+                let (status, reason, message) = membership::members_condition(report);
+                Some(Desired::new(MEMBERS_SYNCED, status, reason, message))
+            }
+            MembersPass::Failed(error) => Some(Desired::new(
+                MEMBERS_SYNCED,
+                false,
+                error.reason(),
+                scrub_text(&error.to_string()),
+            )),
+        }
+    }
+}
+
+impl GroupReconcile<'_> {
+    /// One membership pass over group `group_id`. A failed provider call ends the
+    /// pass as [`MembersPass::Failed`], except a group found gone, which is an error
+    /// of the whole reconcile (its next read tells what happened).
+    pub(super) async fn sync_members(&mut self, group_id: &str) -> Result<MembersPass> {
+        if !manages_members(&self.group.spec) {
+            self.status.pending_members.clear();
+            return Ok(MembersPass::NotManaged);
+        }
+        match self.members_pass(group_id).await {
+            Ok(report) => Ok(MembersPass::Done(report)),
+            Err(error)
+                if error
+                    .provider_error()
+                    .is_some_and(|e| e.class == FailureClass::NotFound) =>
+            {
+                Err(error)
+            }
+            Err(error @ Error::Provider(_)) => Ok(MembersPass::Failed(error)),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn members_pass(&mut self, group_id: &str) -> Result<MembersReport> {
+        let spec = self.group.spec.clone();
+        let key = self.key(group_id);
+        let observed = self.read_roster(&key).await?;
+        let plan = plan_members(&spec, &observed, &self.status.pending_members);
+        let mut report = MembersReport {
+            bulk_held: plan.bulk_held,
+            ..MembersReport::default()
+        };
+        let mut members = observed;
+        let mut invited_now = Vec::new();
+        if !plan.is_empty() {
+            let write = self.write_members(&key, &plan, &mut members).await?;
+            invited_now = write.pending;
+            report.refused = write.refused;
+        }
+        report.pending =
+            membership::still_pending(&spec, &self.status.pending_members, &invited_now, &members);
+        self.status.pending_members = report.pending.clone();
+        if !plan.is_empty() {
+            self.note_member_changes(&plan, &report).await;
+        }
+        Ok(report)
+    }
+
+    async fn read_roster(&self, key: &GroupKey) -> Result<Roster> {
+        let client = self.client()?;
+        let spec = &self.group.spec;
+        let roster = if needs_full_list(spec) {
+            client.list_members(key).await?
+        } else {
+            client.member_roles(key, &declared_accounts(spec)).await?
+        };
+        Ok(roster)
+    }
+
+    /// Adds, promotes, demotes and removes per `plan`, in that order (an admin must be
+    /// a member first), and updates `members` with what took effect. Returns the
+    /// refusals and the accounts invited that have not joined yet.
+    async fn write_members(
+        &self,
+        key: &GroupKey,
+        plan: &MemberPlan,
+        members: &mut Roster,
+    ) -> Result<MemberWrite> {
+        let mut outcome = MemberWrite::default();
+        if !plan.add.is_empty() {
+            let added = self.writer()?.add_members(key, &plan.add).await?;
+            let applied = not_in(&plan.add, &added);
+            outcome.pending.extend(added.pending.iter().cloned());
+            let joined = self.joined(key, &applied).await?;
+            for account in &applied {
+                if joined.contains(account) {
+                    members.insert(account.clone(), MemberRole::Member);
+                } else {
+                    outcome.pending.push(account.clone());
+                }
+            }
+            outcome.refused.extend(added.refused);
+        }
+        let steps = [
+            (&plan.promote, MemberRole::Admin),
+            (&plan.demote, MemberRole::Member),
+        ];
+        for (accounts, role) in steps {
+            let ready: Vec<String> = accounts
+                .iter()
+                .filter(|a| members.contains_key(*a))
+                .cloned()
+                .collect();
+            if ready.is_empty() {
+                continue;
+            }
+            let written = self.writer()?.set_role(key, &ready, role).await?;
+            for account in not_in(&ready, &written) {
+                members.insert(account, role);
+            }
+            outcome.refused.extend(written.refused);
+        }
+        if !plan.remove.is_empty() {
+            let removed = self.writer()?.remove_members(key, &plan.remove).await?;
+            for account in not_in(&plan.remove, &removed) {
+                members.remove(&account);
+            }
+            outcome.refused.extend(removed.refused);
+        }
+        Ok(outcome)
+    }
+
+    /// Which of `applied` are members now: the add's own answer where the provider
+    /// says so (Tencent), else the roles read back (a NetEase invitee may have to
+    /// accept first).
+    async fn joined(&self, key: &GroupKey, applied: &[String]) -> Result<Vec<String>> {
+        let client: Arc<dyn GroupProvider> = self.client()?;
+        if client.add_answer_confirms_join() {
+            return Ok(applied.to_vec());
+        }
+        if applied.is_empty() {
+            return Ok(Vec::new());
+        }
+        let roles = client.member_roles(key, applied).await?;
+        Ok(applied
+            .iter()
+            .filter(|a| roles.contains_key(*a))
+            .cloned()
+            .collect())
+    }
+
+    /// Events for what a pass changed: declared members put back after someone
+    /// removed them outside Kubernetes, and a summary of the writes.
+    async fn note_member_changes(&self, plan: &MemberPlan, report: &MembersReport) {
+        let was_synced = self.group.status.as_ref().and_then(|s| {
+            conditions::find(&s.conditions, MEMBERS_SYNCED).filter(|c| {
+                c.status == "True" && c.observed_generation == self.group.metadata.generation
+            })
+        });
+        let refused: Vec<&str> = report.refused.iter().map(|r| r.account.as_str()).collect();
+        let restored: Vec<String> = plan
+            .add
+            .iter()
+            .filter(|a| !refused.contains(&a.as_str()) && !report.pending.contains(*a))
+            .cloned()
+            .collect();
+        if was_synced.is_some() && !restored.is_empty() {
+            let note = format!(
+                "re-added {} declared member(s) removed outside Kubernetes: {}",
+                restored.len(),
+                membership::named(&restored)
+            );
+            self.event(EventType::Normal, "MembersRestored", "UpdateMembers", note)
+                .await;
+        }
+        let note = format!(
+            "members: {} added, {} made admin, {} made member, {} removed, {} refused",
+            plan.add.len(),
+            plan.promote.len(),
+            plan.demote.len(),
+            plan.remove.len(),
+            report.refused.len()
+        );
+        self.event(EventType::Normal, "MembersUpdated", "UpdateMembers", note)
+            .await;
+    }
+}
+
+/// `accounts` the write did not refuse nor leave pending.
+fn not_in(accounts: &[String], write: &MemberWrite) -> Vec<String> {
+    accounts
+        .iter()
+        .filter(|a| !write.refused.iter().any(|r| &r.account == *a) && !write.pending.contains(*a))
+        .cloned()
+        .collect()
+}
