@@ -1,9 +1,13 @@
 //! `x-kubernetes-validations` through kube-cel, with failures worded as the
 //! real server's `apiextensions-apiserver/pkg/apiserver/schema/cel` words them.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
 
-use kube_cel::{ErrorKind, ValidationError};
+use kube_cel::{CompiledSchema, ErrorKind, ValidationError};
 use serde_json::Value;
 
 use super::errors::{FieldError, Kind};
@@ -105,6 +109,31 @@ fn declaring<'a>(schema: &'a Value, e: &ValidationError) -> Option<Declaring<'a>
     })
 }
 
+/// A schema's rules compiled, with the rules `rewrite_schema` renamed.
+type Compiled = Rc<(CompiledSchema, Vec<(String, String)>)>;
+
+thread_local! {
+    /// Compiled schemas by the hash of their JSON text: compiling every rule of a
+    /// CRD on every write made validation most of the simulator's CPU time.
+    static COMPILED: RefCell<HashMap<u64, Compiled>> = RefCell::new(HashMap::new());
+}
+
+fn compiled(schema: &Value) -> Compiled {
+    let mut hasher = std::hash::DefaultHasher::new();
+    schema.to_string().hash(&mut hasher);
+    let key = hasher.finish();
+    COMPILED.with(|cache| {
+        cache
+            .borrow_mut()
+            .entry(key)
+            .or_insert_with(|| {
+                let (eval_schema, renamed) = rewrite_schema(schema);
+                Rc::new((kube_cel::compile_schema(&eval_schema), renamed))
+            })
+            .clone()
+    })
+}
+
 /// A failed rule, with the path of the node declaring it when the failure may
 /// be ratcheted (rules that do not use `oldSelf`).
 pub(crate) struct Failure {
@@ -115,9 +144,10 @@ pub(crate) struct Failure {
 /// Evaluates every rule; transition rules (those using `oldSelf`) run only
 /// when `old` has a value at that node, unless `optionalOldSelf` is set.
 pub(crate) fn validate(schema: &Value, object: &Value, old: Option<&Value>) -> Vec<Failure> {
-    let (eval_schema, renamed) = rewrite_schema(schema);
+    let compiled = compiled(schema);
+    let (compiled, renamed) = (&compiled.0, &compiled.1);
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        kube_cel::validate(&eval_schema, object, old)
+        kube_cel::validate_compiled(compiled, object, old)
     }));
     let mut failures = match outcome {
         Ok(Ok(())) => return Vec::new(),
@@ -132,7 +162,7 @@ pub(crate) fn validate(schema: &Value, object: &Value, old: Option<&Value>) -> V
         }
     };
     for e in &mut failures {
-        restore_rule(e, &renamed);
+        restore_rule(e, renamed);
     }
     failures
         .iter()
