@@ -3,7 +3,8 @@
 //! settings. The simulators enforce each provider's cap counted in whole seconds; the
 //! ChatProviders' `rateLimit` is set to the same cap. Prints one table: groups/s
 //! against the cap, throttle answers, Kubernetes writes per group, peak RSS and CPU
-//! per lifecycle.
+//! per lifecycle. Then a many-apps run (see `apps.rs`) prints a second table: each
+//! app's groups/s against its own cap, and drift read calls per pass.
 //!
 //! `cargo run --release -p e2e --bin chatgroup-bench -- --groups 10000`
 
@@ -18,6 +19,9 @@ use e2e::{fixtures, ready_with, Env, Side, OPERATOR_USER};
 use futures::{StreamExt, TryStreamExt};
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
+
+#[path = "bench/apps.rs"]
+mod apps;
 
 #[derive(Parser, Debug)]
 #[command(about = "Creates then deletes N groups per provider and prints the figures")]
@@ -37,6 +41,19 @@ struct Args {
     /// Passed to the operator as `--concurrency`; its default when unset.
     #[arg(long)]
     operator_concurrency: Option<u16>,
+    /// Apps of the many-apps run (Tencent and NetEase alternating); 0 skips it.
+    #[arg(long, default_value_t = 5)]
+    apps: usize,
+    /// Each app's cap in the many-apps run, calls/s per API.
+    #[arg(long, default_value_t = 40)]
+    app_cap: u32,
+    /// Groups per app in the many-apps run.
+    #[arg(long, default_value_t = 1000)]
+    app_groups: usize,
+    /// The operator's --resync-interval in the many-apps run, whose drift passes
+    /// are counted over three intervals.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    app_resync: Duration,
 }
 
 /// One provider's figures.
@@ -262,6 +279,14 @@ async fn main() -> anyhow::Result<()> {
         args.apply_concurrency > 0,
         "--apply-concurrency must be at least 1"
     );
+    anyhow::ensure!(
+        args.apps == 0 || (args.app_cap > 0 && args.app_groups > 0),
+        "--app-cap and --app-groups must be at least 1"
+    );
+    anyhow::ensure!(
+        args.app_resync >= Duration::from_secs(1),
+        "--app-resync must be at least 1s (the operator's minimum)"
+    );
     let env = Env::without_operator(e2e::test_settings()).await?;
     for side in Side::BOTH {
         let cap = match side {
@@ -297,5 +322,16 @@ async fn main() -> anyhow::Result<()> {
     let rss = peak_rss_mib(operator.pid());
     let _ = operator.kill();
     print(&rows, rss);
+    if args.apps > 0 {
+        let plan = apps::Plan {
+            apps: args.apps,
+            cap: args.app_cap,
+            groups: args.app_groups,
+            resync: args.app_resync,
+            apply_concurrency: args.apply_concurrency,
+            operator_concurrency: args.operator_concurrency,
+        };
+        apps::print(&apps::run(&plan, &binary).await?);
+    }
     Ok(())
 }
