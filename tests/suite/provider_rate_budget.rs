@@ -90,6 +90,27 @@ async fn disbands_are_paced_by_the_configured_rate() {
     assert!(sim.groups().is_empty());
 }
 
+/// The default rateLimit against a provider at its documented cap, counting in whole
+/// one-second windows as Tencent's frequency control does: never one answer over it.
+#[tokio::test]
+async fn the_default_rate_never_trips_a_fixed_window_provider_at_the_same_cap() {
+    let sim = TencentSim::start(TencentSimConfig::default())
+        .await
+        .expect("sim");
+    let keys = seed_tencent(&sim, 500);
+    let client = tencent_client(&sim, RateConfig::default_for(ProviderKind::Tencent));
+    let outcomes = disband_all(client, keys).await;
+    assert!(outcomes
+        .iter()
+        .all(|o| matches!(o, DisbandOutcome::Disbanded(_))));
+    let throttled = sim
+        .calls_to("destroy_group")
+        .iter()
+        .filter(|c| c.code == 60007)
+        .count();
+    assert_eq!(throttled, 0, "throttle answers at the default rate");
+}
+
 #[tokio::test]
 async fn a_provider_limit_below_ours_is_met_by_backing_off() {
     let sim_config = TencentSimConfig {
