@@ -81,17 +81,18 @@ impl GroupReconcile<'_> {
         };
         let mut members = observed;
         let mut invited_now = Vec::new();
+        let mut applied = Applied::default();
         if !plan.is_empty() {
-            let write = self.write_members(&key, &plan, &mut members).await?;
+            let write;
+            (write, applied) = self.write_members(&key, &plan, &mut members).await?;
             invited_now = write.pending;
             report.refused = write.refused;
         }
         report.pending =
             membership::still_pending(&spec, &self.status.pending_members, &invited_now, &members);
         self.status.pending_members = report.pending.clone();
-        if !plan.is_empty() {
-            self.note_member_changes(&plan, &report).await;
-        }
+        self.note_member_changes(&applied, report.refused.len())
+            .await;
         Ok(report)
     }
 
@@ -108,22 +109,24 @@ impl GroupReconcile<'_> {
 
     /// Adds, promotes, demotes and removes per `plan`, in that order (an admin must be
     /// a member first), and updates `members` with what took effect. Returns the
-    /// refusals and the accounts invited that have not joined yet.
+    /// refusals and the accounts invited that have not joined yet, and what changed.
     async fn write_members(
         &self,
         key: &GroupKey,
         plan: &MemberPlan,
         members: &mut Roster,
-    ) -> Result<MemberWrite> {
+    ) -> Result<(MemberWrite, Applied)> {
         let mut outcome = MemberWrite::default();
+        let mut applied = Applied::default();
         if !plan.add.is_empty() {
             let added = self.writer()?.add_members(key, &plan.add).await?;
-            let applied = not_in(&plan.add, &added);
+            let accepted = not_in(&plan.add, &added);
             outcome.pending.extend(added.pending.iter().cloned());
-            let joined = self.joined(key, &applied).await?;
-            for account in &applied {
+            let joined = self.joined(key, &accepted).await?;
+            for account in &accepted {
                 if joined.contains(account) {
                     members.insert(account.clone(), MemberRole::Member);
+                    applied.added.push(account.clone());
                 } else {
                     outcome.pending.push(account.clone());
                 }
@@ -131,10 +134,10 @@ impl GroupReconcile<'_> {
             outcome.refused.extend(added.refused);
         }
         let steps = [
-            (&plan.promote, MemberRole::Admin),
-            (&plan.demote, MemberRole::Member),
+            (&plan.promote, MemberRole::Admin, &mut applied.promoted),
+            (&plan.demote, MemberRole::Member, &mut applied.demoted),
         ];
-        for (accounts, role) in steps {
+        for (accounts, role, changed) in steps {
             let ready: Vec<String> = accounts
                 .iter()
                 .filter(|a| members.contains_key(*a))
@@ -145,7 +148,8 @@ impl GroupReconcile<'_> {
             }
             let written = self.writer()?.set_role(key, &ready, role).await?;
             for account in not_in(&ready, &written) {
-                members.insert(account, role);
+                members.insert(account.clone(), role);
+                changed.push(account);
             }
             outcome.refused.extend(written.refused);
         }
@@ -153,10 +157,11 @@ impl GroupReconcile<'_> {
             let removed = self.writer()?.remove_members(key, &plan.remove).await?;
             for account in not_in(&plan.remove, &removed) {
                 members.remove(&account);
+                applied.removed.push(account);
             }
             outcome.refused.extend(removed.refused);
         }
-        Ok(outcome)
+        Ok((outcome, applied))
     }
 
     /// Which of `applied` are members now: the add's own answer where the provider
@@ -179,39 +184,53 @@ impl GroupReconcile<'_> {
     }
 
     /// Events for what a pass changed: declared members put back after someone
-    /// removed them outside Kubernetes, and a summary of the writes.
-    async fn note_member_changes(&self, plan: &MemberPlan, report: &MembersReport) {
+    /// removed them outside Kubernetes, and a summary of the changes. None when
+    /// nothing took effect (a pass that only met refusals says so in its condition).
+    async fn note_member_changes(&self, applied: &Applied, refused: usize) {
+        if applied.is_empty() {
+            return;
+        }
         let was_synced = self.group.status.as_ref().and_then(|s| {
             conditions::find(&s.conditions, MEMBERS_SYNCED).filter(|c| {
                 c.status == "True" && c.observed_generation == self.group.metadata.generation
             })
         });
-        let refused: Vec<&str> = report.refused.iter().map(|r| r.account.as_str()).collect();
-        let restored: Vec<String> = plan
-            .add
-            .iter()
-            .filter(|a| !refused.contains(&a.as_str()) && !report.pending.contains(*a))
-            .cloned()
-            .collect();
-        if was_synced.is_some() && !restored.is_empty() {
+        if was_synced.is_some() && !applied.added.is_empty() {
             let note = format!(
                 "re-added {} declared member(s) removed outside Kubernetes: {}",
-                restored.len(),
-                membership::named(&restored)
+                applied.added.len(),
+                membership::named(&applied.added)
             );
             self.event(EventType::Normal, "MembersRestored", "UpdateMembers", note)
                 .await;
         }
         let note = format!(
-            "members: {} added, {} made admin, {} made member, {} removed, {} refused",
-            plan.add.len(),
-            plan.promote.len(),
-            plan.demote.len(),
-            plan.remove.len(),
-            report.refused.len()
+            "members: {} added, {} made admin, {} made member, {} removed, {refused} refused",
+            applied.added.len(),
+            applied.promoted.len(),
+            applied.demoted.len(),
+            applied.removed.len(),
         );
         self.event(EventType::Normal, "MembersUpdated", "UpdateMembers", note)
             .await;
+    }
+}
+
+/// The member changes a pass made, account by account.
+#[derive(Default)]
+struct Applied {
+    added: Vec<String>,
+    promoted: Vec<String>,
+    demoted: Vec<String>,
+    removed: Vec<String>,
+}
+
+impl Applied {
+    fn is_empty(&self) -> bool {
+        self.added.is_empty()
+            && self.promoted.is_empty()
+            && self.demoted.is_empty()
+            && self.removed.is_empty()
     }
 }
 

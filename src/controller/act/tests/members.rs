@@ -79,6 +79,15 @@ async fn a_refused_account_is_named_while_the_rest_join_and_ready_stands() {
     assert_eq!(h.ready("ops-room"), ready_available());
     let roster = h.provider.roster(&h.group_id("ops-room"));
     assert!(roster.contains_key("bob") && roster.contains_key("carol"));
+
+    // Tried again on the next pass: one more add for ghost alone, no status write,
+    // and no Event for a pass that changed nothing.
+    let (writes, events) = (h.cluster.status_writes(), h.cluster.events().len());
+    h.provider.clear_calls();
+    h.reconcile("ops-room").await.expect("resynced");
+    assert_eq!(h.count(Operation::AddMembers), 1);
+    assert_eq!(h.cluster.status_writes(), writes, "the same condition: no write");
+    assert_eq!(h.cluster.events().len(), events, "nothing changed: no Event");
 }
 
 #[tokio::test]
