@@ -35,6 +35,11 @@ const INVITE_BATCH: usize = 100;
 const KICK_BATCH: usize = 10;
 /// Accounts per add/remove manager call (v1 `addManager.action`: at most 10).
 const MANAGER_BATCH: usize = 10;
+/// Whole-call refusals that some account of the batch causes, isolated by splitting:
+/// a parameter error (414: the batch size, or one malformed id), no such account,
+/// the account's joined-team limit, the owner or operator named, not a member, the
+/// manager limit (some managers may still fit). Codes per NODENIM `V2NIMErrorCode`.
+const ACCOUNT_CODES: [i64; 8] = [414, 102404, 108305, 109308, 109310, 109314, 109404, 108303];
 
 /// The member writes, as NetEase does them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,7 +167,10 @@ fn whole(write: Write, code: i64, batch_len: usize) -> Whole {
     // call is unconfirmed; for the whole call they are isolated like a refusal.
     let terminal = match classify(code) {
         _ if write.done_codes().contains(&code) => true,
-        CodeOutcome::Fail(FailureClass::Terminal) => true,
+        CodeOutcome::Fail(FailureClass::Terminal) if ACCOUNT_CODES.contains(&code) => true,
+        // A refusal about the team (super teams not enabled, wrong team type, ...)
+        // would be met by every half: one failure, not a split down to each account.
+        CodeOutcome::Fail(FailureClass::Terminal) => return Whole::Fail(FailureClass::Terminal),
         CodeOutcome::Fail(class) => return Whole::Fail(class),
         CodeOutcome::Ok => false,
     };
@@ -411,6 +419,11 @@ mod tests {
         assert!(matches!(whole(Invite, 200, 5), Whole::Answered));
         assert!(matches!(whole(Invite, 108437, 5), Whole::Full));
         assert!(matches!(whole(Invite, 414, 5), Whole::Split));
+        // About the team, not an account: every half would fail the same way.
+        assert!(matches!(
+            whole(Invite, 108311, 5),
+            Whole::Fail(FailureClass::Terminal)
+        ));
         assert!(matches!(whole(Invite, 414, 1), Whole::Refused(414)));
         assert!(matches!(whole(Invite, 109311, 2), Whole::Split));
         assert!(matches!(whole(Invite, 109311, 1), Whole::Done));
