@@ -120,6 +120,7 @@ pub struct MemberSpec {
     /// The account id (Tencent UserID, NetEase accid): 1 to 32 characters. NetEase
     /// stores account ids in lower case.
     #[schemars(length(min = 1, max = 32))]
+    #[x_kube(validation = Rule::new("bytes(self).size() <= 32").message("spec.members[].account may be at most 32 bytes (UTF-8), the providers' account id limit"))]
     pub account: String,
     /// Member (default) or Admin.
     #[serde(default)]

@@ -80,21 +80,24 @@ pub fn plan_members(spec: &ChatGroupSpec, observed: &Roster, pending: &[String])
     }
     if spec.members_policy == MembersPolicy::Exact {
         let declared: BTreeSet<&str> = spec.members.iter().map(|m| m.account.as_str()).collect();
-        let owner = spec.owner.as_deref();
+        // NetEase answers account ids in lower case, whatever case spec.owner has.
+        let is_owner = |account: &str, role: &MemberRole| {
+            *role == MemberRole::Owner
+                || spec
+                    .owner
+                    .as_deref()
+                    .is_some_and(|o| o.eq_ignore_ascii_case(account))
+        };
         let undeclared: Vec<String> = observed
             .iter()
             .filter(|(account, role)| {
-                **role != MemberRole::Owner
-                    && Some(account.as_str()) != owner
-                    && !declared.contains(account.as_str())
+                !is_owner(account, role) && !declared.contains(account.as_str())
             })
             .map(|(account, _)| account.clone())
             .collect();
         let members = observed
             .iter()
-            .filter(|(account, role)| {
-                **role != MemberRole::Owner && Some(account.as_str()) != owner
-            })
+            .filter(|(account, role)| !is_owner(account, role))
             .count();
         if !undeclared.is_empty()
             && undeclared.len() * 2 > members
@@ -215,7 +218,8 @@ mod tests {
     fn plans_follow_the_policy() {
         let three = "members: [{account: a}, {account: b}, {account: c, role: Admin}]\n";
         type Case<'a> = (&'a str, ChatGroupSpec, Roster, Vec<&'a str>, MemberPlan);
-        let cases: Vec<Case> = vec![
+        let cases: Vec<Case> =
+            vec![
             (
                 "an empty group gets everyone; the admin is promoted after joining",
                 spec(three),
@@ -284,6 +288,16 @@ mod tests {
                     ("b", Member),
                     ("c", Admin),
                 ]),
+                vec![],
+                MemberPlan::default(),
+            ),
+            (
+                "Exact keeps the declared owner whatever the case the provider answers in",
+                ChatGroupSpec {
+                    owner: Some("Owner".into()),
+                    ..spec(&format!("{three}membersPolicy: Exact\n"))
+                },
+                roster(&[("owner", Member), ("a", Member), ("b", Member), ("c", Admin)]),
                 vec![],
                 MemberPlan::default(),
             ),

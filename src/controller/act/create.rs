@@ -266,6 +266,10 @@ impl GroupReconcile<'_> {
         }
         if let Some(new_owner) = observed.owner_change(&desired) {
             client.transfer_owner(&key, &new_owner).await?;
+            // Later calls of this reconcile (the member pass) act as the new owner.
+            if let Some(Some(read)) = self.known.lookups.get_mut(&observed.id) {
+                read.attributes.owner = Some(new_owner.clone());
+            }
             let note = format!("transferred group {} to {new_owner}", observed.id);
             self.event(EventType::Normal, "OwnerTransferred", "Update", note)
                 .await;

@@ -23,8 +23,8 @@ pub(super) enum MembersPass {
     /// The spec declares no members and no Exact policy: nothing was read.
     NotManaged,
     Done(MembersReport),
-    /// A provider call failed (throttled, unavailable, ...): retried later; the group
-    /// stays Ready.
+    /// A provider call failed: retried soon when the failure may pass (throttled,
+    /// unavailable), else at the next drift pass; the group stays Ready.
     Failed(Error),
 }
 
@@ -41,7 +41,7 @@ impl MembersPass {
                 MEMBERS_SYNCED,
                 false,
                 error.reason(),
-                scrub_text(&error.to_string()),
+                scrub_text(&failure_message(error)),
             )),
         }
     }
@@ -80,20 +80,29 @@ impl GroupReconcile<'_> {
             ..MembersReport::default()
         };
         let mut members = observed;
-        let mut invited_now = Vec::new();
-        let mut applied = Applied::default();
-        if !plan.is_empty() {
-            let write;
-            (write, applied) = self.write_members(&key, &plan, &mut members).await?;
-            invited_now = write.pending;
-            report.refused = write.refused;
-        }
-        report.pending =
-            membership::still_pending(&spec, &self.status.pending_members, &invited_now, &members);
+        let (mut write, mut applied) = (MemberWrite::default(), Applied::default());
+        // What took effect before a failed call is kept: the invitations sent are
+        // recorded (never sent twice) and the changes made get their Events.
+        let failed = if plan.is_empty() {
+            None
+        } else {
+            let written = self.write_members(&key, &plan, &mut members, &mut write, &mut applied);
+            written.await.err()
+        };
+        report.refused = write.refused;
+        report.pending = membership::still_pending(
+            &spec,
+            &self.status.pending_members,
+            &write.pending,
+            &members,
+        );
         self.status.pending_members = report.pending.clone();
         self.note_member_changes(&applied, report.refused.len())
             .await;
-        Ok(report)
+        match failed {
+            Some(error) => Err(error),
+            None => Ok(report),
+        }
     }
 
     async fn read_roster(&self, key: &GroupKey) -> Result<Roster> {
@@ -108,21 +117,31 @@ impl GroupReconcile<'_> {
     }
 
     /// Adds, promotes, demotes and removes per `plan`, in that order (an admin must be
-    /// a member first), and updates `members` with what took effect. Returns the
-    /// refusals and the accounts invited that have not joined yet, and what changed.
+    /// a member first), and updates `members` with what took effect. Records in
+    /// `outcome` the refusals and the accounts invited that have not joined yet, and
+    /// in `applied` what changed, up to a failed call.
     async fn write_members(
         &self,
         key: &GroupKey,
         plan: &MemberPlan,
         members: &mut Roster,
-    ) -> Result<(MemberWrite, Applied)> {
-        let mut outcome = MemberWrite::default();
-        let mut applied = Applied::default();
+        outcome: &mut MemberWrite,
+        applied: &mut Applied,
+    ) -> Result<()> {
         if !plan.add.is_empty() {
             let added = self.writer()?.add_members(key, &plan.add).await?;
             let accepted = not_in(&plan.add, &added);
             outcome.pending.extend(added.pending.iter().cloned());
-            let joined = self.joined(key, &accepted).await?;
+            outcome.refused.extend(added.refused);
+            let joined = match self.joined(key, &accepted).await {
+                Ok(joined) => joined,
+                Err(error) => {
+                    // Unknown which joined: all count as invited, so none is invited
+                    // again; the next drift pass sees those who are in.
+                    outcome.pending.extend(accepted);
+                    return Err(error);
+                }
+            };
             for account in &accepted {
                 if joined.contains(account) {
                     members.insert(account.clone(), MemberRole::Member);
@@ -131,7 +150,6 @@ impl GroupReconcile<'_> {
                     outcome.pending.push(account.clone());
                 }
             }
-            outcome.refused.extend(added.refused);
         }
         let steps = [
             (&plan.promote, MemberRole::Admin, &mut applied.promoted),
@@ -161,7 +179,7 @@ impl GroupReconcile<'_> {
             }
             outcome.refused.extend(removed.refused);
         }
-        Ok((outcome, applied))
+        Ok(())
     }
 
     /// Which of `applied` are members now: the add's own answer where the provider
@@ -231,6 +249,18 @@ impl Applied {
             && self.promoted.is_empty()
             && self.demoted.is_empty()
             && self.removed.is_empty()
+    }
+}
+
+/// What a failed pass says in its condition: the provider's code and words without
+/// the request id, so the same failure again is the same condition (no status write).
+fn failure_message(error: &Error) -> String {
+    match error.provider_error() {
+        Some(e) => format!(
+            "{} on {} failed: code {}: {}",
+            e.operation, e.provider, e.info.code, e.info.message
+        ),
+        None => error.to_string(),
     }
 }
 

@@ -184,7 +184,9 @@ impl<'a> GroupReconcile<'a> {
                 let id = group.id.clone();
                 self.converge(group).await?;
                 let members = self.sync_members(&id).await?;
-                let retry = matches!(members, members::MembersPass::Failed(_));
+                // A refusal that needs a change (a permission, a callback) waits for the
+                // next drift pass or a spec change; anything else is tried again soon.
+                let retry = matches!(&members, members::MembersPass::Failed(e) if !e.is_terminal());
                 let report = Report::Available {
                     members: members.condition(),
                 };

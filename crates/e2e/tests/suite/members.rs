@@ -328,6 +328,12 @@ async fn admission_refuses_member_lists_a_provider_cannot_hold() -> anyhow::Resu
             "spec.maxMembers",
         ),
         (
+            Side::Tencent,
+            "Public",
+            "members:\n- {account: 账号账号账号账号账号账}\n",
+            "at most 32 bytes",
+        ),
+        (
             Side::Netease,
             "Advanced",
             "members:\n- {account: Bob}\n",

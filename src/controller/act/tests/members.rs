@@ -86,8 +86,16 @@ async fn a_refused_account_is_named_while_the_rest_join_and_ready_stands() {
     h.provider.clear_calls();
     h.reconcile("ops-room").await.expect("resynced");
     assert_eq!(h.count(Operation::AddMembers), 1);
-    assert_eq!(h.cluster.status_writes(), writes, "the same condition: no write");
-    assert_eq!(h.cluster.events().len(), events, "nothing changed: no Event");
+    assert_eq!(
+        h.cluster.status_writes(),
+        writes,
+        "the same condition: no write"
+    );
+    assert_eq!(
+        h.cluster.events().len(),
+        events,
+        "nothing changed: no Event"
+    );
 }
 
 #[tokio::test]
@@ -111,6 +119,42 @@ async fn a_failed_member_read_keeps_the_group_ready_and_retries_soon() {
         kube::runtime::controller::Action::requeue(super::super::MEMBERS_RETRY)
     );
     h.reconcile("ops-room").await.expect("retried");
+    assert_eq!(members_condition(&h).0, "True");
+}
+
+#[tokio::test]
+async fn a_member_call_refused_for_good_waits_for_the_next_drift_pass() {
+    let h = Harness::tencent();
+    h.provider.script(
+        Operation::ReadMembers,
+        Scripted::Fail(FailureClass::Terminal),
+    );
+    h.apply(with_members());
+    let action = h.reconcile("ops-room").await.expect("created");
+    assert_eq!(h.ready("ops-room"), ready_available());
+    assert_eq!(members_condition(&h).1, "ProviderRejected");
+    assert_eq!(action, kube::runtime::controller::Action::await_change());
+}
+
+#[tokio::test]
+async fn what_took_effect_before_a_failed_call_is_reported_and_not_redone() {
+    let h = Harness::tencent();
+    h.provider
+        .script(Operation::SetRole, Scripted::Fail(FailureClass::Transient));
+    h.apply(with_members());
+    h.reconcile("ops-room").await.expect("created");
+    assert_eq!(members_condition(&h).1, "ProviderUnavailable");
+    let events = h.cluster.events();
+    let summary = events.iter().find(|e| e.reason == "MembersUpdated");
+    assert!(
+        summary.is_some_and(|e| e.note.contains("2 added, 0 made admin")),
+        "{events:?}"
+    );
+
+    h.provider.clear_calls();
+    h.reconcile("ops-room").await.expect("retried");
+    assert_eq!(h.count(Operation::AddMembers), 0, "bob and carol are in already");
+    assert_eq!(h.count(Operation::SetRole), 1);
     assert_eq!(members_condition(&h).0, "True");
 }
 
