@@ -153,7 +153,11 @@ async fn what_took_effect_before_a_failed_call_is_reported_and_not_redone() {
 
     h.provider.clear_calls();
     h.reconcile("ops-room").await.expect("retried");
-    assert_eq!(h.count(Operation::AddMembers), 0, "bob and carol are in already");
+    assert_eq!(
+        h.count(Operation::AddMembers),
+        0,
+        "bob and carol are in already"
+    );
     assert_eq!(h.count(Operation::SetRole), 1);
     assert_eq!(members_condition(&h).0, "True");
 }
