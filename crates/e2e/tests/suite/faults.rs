@@ -89,14 +89,16 @@ async fn a_terminal_error_stalls_with_the_provider_code_and_keeps_the_finalizer(
 ) -> anyhow::Result<()> {
     let env = Env::start().await?;
     let side = Side::Tencent;
-    // 10004 on create: the spec cannot work as it is.
+    // 10004 on create: the spec cannot work as it is. The fault stays until Stalled
+    // is seen: a later reconcile (a ChatProvider update requeues its groups) would
+    // otherwise create the group before the test looks.
     env.inject(
         side,
         Fault {
             api: Some(Env::api_name(side, Op::Create)),
             kind: FaultKind::Code(10004),
             probability: 1.0,
-            remaining: Some(1),
+            remaining: None,
         },
     );
     env.apply_group(&side.manifest("bad-create", "")).await?;
@@ -116,6 +118,8 @@ async fn a_terminal_error_stalls_with_the_provider_code_and_keeps_the_finalizer(
         condition(&group, "Ready").map(|c| c.0),
         Some("False".into())
     );
+
+    env.tencent.clear_faults();
 
     // 10007 on disband: deletion stays blocked, the finalizer stays.
     let id = {
