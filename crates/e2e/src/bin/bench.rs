@@ -244,21 +244,29 @@ async fn set_cap(env: &Env, side: Side, cap: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The create and delete cells of a table row: groups/s and their share of `cap`.
+fn throughput(groups: usize, cap: u32, create: Duration, delete: Duration) -> String {
+    let rate = |d: Duration| groups as f64 / d.as_secs_f64();
+    let share = |d: Duration| 100.0 * rate(d) / f64::from(cap);
+    format!(
+        "{:.1} ({:.1}% of cap) | {:.1} ({:.1}%)",
+        rate(create),
+        share(create),
+        rate(delete),
+        share(delete)
+    )
+}
+
 fn print(rows: &[Row], rss: Option<f64>) {
     println!("| provider | groups | cap (calls/s per API) | create groups/s | delete groups/s | throttle answers | writes to Ready / to gone, per group | CPU ms per lifecycle |");
     println!("|---|---|---|---|---|---|---|---|");
     for row in rows {
-        let rate = |d: Duration| row.groups as f64 / d.as_secs_f64();
-        let share = |d: Duration| 100.0 * rate(d) / f64::from(row.cap);
         println!(
-            "| {:?} | {} | {} | {:.1} ({:.1}% of cap) | {:.1} ({:.1}%) | {} | {:.2} / {:.2} | {:.2} |",
+            "| {:?} | {} | {} | {} | {} | {:.2} / {:.2} | {:.2} |",
             row.side,
             row.groups,
             row.cap,
-            rate(row.create),
-            share(row.create),
-            rate(row.delete),
-            share(row.delete),
+            throughput(row.groups, row.cap, row.create, row.delete),
             row.throttles,
             row.writes_to_ready,
             row.writes_to_gone,

@@ -15,7 +15,7 @@ use e2e::{fixtures, Env, OPERATOR_USER};
 use futures::{StreamExt, TryStreamExt};
 use provider_sim::{NeteaseSim, NeteaseSimConfig, RecordedCall, TencentSim, TencentSimConfig};
 
-use super::{parsed_ready, ready_in, until_all};
+use super::{parsed_ready, ready_in, throughput, until_all};
 
 /// What the many-apps run is asked to do.
 pub struct Plan {
@@ -276,20 +276,15 @@ pub fn print(rows: &[AppRow]) {
     println!("\n| app | groups | cap (calls/s per API) | create groups/s | delete groups/s | throttle answers | drift reads per pass (Σ⌈n/batch⌉) |");
     println!("|---|---|---|---|---|---|---|");
     for row in rows {
-        let rate = |d: Duration| row.groups as f64 / d.as_secs_f64();
-        let share = |d: Duration| 100.0 * rate(d) / f64::from(row.cap);
         let reads = row
             .reads_per_pass
             .map_or_else(|| "none seen".to_string(), |r| format!("{r:.1}"));
         println!(
-            "| {} | {} | {} | {:.1} ({:.1}% of cap) | {:.1} ({:.1}%) | {} | {} ({}) |",
+            "| {} | {} | {} | {} | {} | {} ({}) |",
             row.provider,
             row.groups,
             row.cap,
-            rate(row.create),
-            share(row.create),
-            rate(row.delete),
-            share(row.delete),
+            throughput(row.groups, row.cap, row.create, row.delete),
             row.throttles,
             reads,
             row.expected_reads,
