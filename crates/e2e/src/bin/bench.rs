@@ -66,6 +66,10 @@ struct Row {
     throttles: usize,
     writes_to_ready: f64,
     writes_to_gone: f64,
+    /// Every other operator request during the run, per group, by kind.
+    others: Vec<(String, f64)>,
+    /// Provider calls over the run, per group, by API.
+    provider_calls: Vec<(String, f64)>,
     cpu: Duration,
 }
 
@@ -117,6 +121,47 @@ fn writes_to(log: &[kube_sim::RequestRecord], names: &HashSet<String>) -> usize 
         .count()
 }
 
+/// The operator's requests in `log` other than its writes to the ChatGroups, counted
+/// per kind (verb and resource, e.g. `create events`, `get chatgroups`) and divided by
+/// `groups`: Events, claims and reads are reported apart from the writes that the
+/// per-group bound counts. Watches and lists of the start-up are left out.
+fn other_requests(log: &[kube_sim::RequestRecord], groups: usize) -> Vec<(String, f64)> {
+    let kinds = log.iter().filter_map(|request| {
+        let operators = request.user.as_deref() == Some(OPERATOR_USER);
+        let group_write = request
+            .name
+            .as_deref()
+            .is_some_and(|name| e2e::operator_write_to(request, name));
+        if !operators || group_write || matches!(request.verb.as_str(), "watch" | "list") {
+            return None;
+        }
+        Some(match &request.subresource {
+            Some(sub) => format!("{} {}/{sub}", request.verb, request.resource),
+            None => format!("{} {}", request.verb, request.resource),
+        })
+    });
+    per_group(kinds, groups)
+}
+
+/// How many of each kind in `kinds`, divided by `groups`, sorted by kind.
+fn per_group(kinds: impl Iterator<Item = String>, groups: usize) -> Vec<(String, f64)> {
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for kind in kinds {
+        *counts.entry(kind).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|(kind, n)| (kind, n as f64 / groups as f64))
+        .collect()
+}
+
+fn provider_calls(env: &Env, side: Side) -> Vec<provider_sim::RecordedCall> {
+    match side {
+        Side::Tencent => env.tencent.calls(),
+        Side::Netease => env.netease.calls(),
+    }
+}
+
 /// Waits until `done` holds for every name in `names`, returning how long it took from
 /// `since`. Looks into the Kubernetes simulator's store in process: no request, no
 /// copy, so watching 10,000 objects costs the benchmark next to nothing.
@@ -166,6 +211,7 @@ async fn run_side(
     };
     let cpu_before = cpu_time(operator.pid())?;
     let log_before = env.kube.requests().len();
+    let calls_before = provider_calls(env, side).len();
 
     let started = Instant::now();
     let waiting = until_all(env, &names, started, |object| {
@@ -222,6 +268,13 @@ async fn run_side(
         throttles: env.throttle_answers(side),
         writes_to_ready: writes_to(&log[log_before..after_create], &names) as f64 / n,
         writes_to_gone: writes_to(&log[after_create..], &names) as f64 / n,
+        others: other_requests(&log[log_before..], args.groups),
+        provider_calls: per_group(
+            provider_calls(env, side)[calls_before..]
+                .iter()
+                .map(|call| call.api.clone()),
+            args.groups,
+        ),
         cpu: cpu_time(operator.pid())?.saturating_sub(cpu_before),
     })
 }
@@ -272,6 +325,21 @@ fn print(rows: &[Row], rss: Option<f64>) {
             row.writes_to_gone,
             row.cpu.as_secs_f64() * 1000.0 / row.groups as f64,
         );
+    }
+    let per_group_line = |counts: &[(String, f64)]| {
+        let cells: Vec<String> = counts
+            .iter()
+            .map(|(kind, per_group)| format!("{kind} {per_group:.2}"))
+            .collect();
+        cells.join(", ")
+    };
+    println!("\nOther operator requests per group over the whole lifecycle (Events, claims, reads; watches and lists left out):\n");
+    for row in rows {
+        println!("- {:?}: {}", row.side, per_group_line(&row.others));
+    }
+    println!("\nProvider calls per group over the whole lifecycle, by API:\n");
+    for row in rows {
+        println!("- {:?}: {}", row.side, per_group_line(&row.provider_calls));
     }
     match rss {
         Some(mib) => println!("\noperator peak RSS: {mib:.1} MiB"),
