@@ -3,6 +3,7 @@
 //! Settings are in `settings`, the watches and start-up in `wiring`.
 
 pub mod act;
+pub mod cache;
 pub mod chatprovider;
 pub mod claims;
 pub mod clients;

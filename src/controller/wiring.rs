@@ -168,7 +168,7 @@ fn group_controller(client: &Client, settings: &Settings) -> Controller<ChatGrou
         std::hash::Hash::hash(value, &mut hasher);
         Some(std::hash::Hasher::finish(&hasher))
     };
-    let watched = watcher(groups_api, watcher::Config::default()).modify(slim);
+    let watched = watcher(groups_api, watcher::Config::default()).modify(super::cache::slim);
     let changes = reflector(writer, watched)
         .applied_objects()
         .predicate_filter(
@@ -180,16 +180,6 @@ fn group_controller(client: &Client, settings: &Settings) -> Controller<ChatGrou
         );
     Controller::for_stream(changes, group_store)
         .with_config(ControllerConfig::default().concurrency(settings.concurrency))
-}
-
-/// Only what the cache's readers use is kept: decisions are taken on a fresh read, so
-/// managedFields and kubectl's copy of the last applied manifest (often larger than
-/// the object itself) are dropped before an object is stored.
-fn slim(group: &mut ChatGroup) {
-    group.managed_fields_mut().clear();
-    group
-        .annotations_mut()
-        .remove("kubectl.kubernetes.io/last-applied-configuration");
 }
 
 /// Claims for recorded groups that have none, before the first reconcile. Retried

@@ -1,0 +1,222 @@
+//! What the ChatGroup watch cache keeps of each object. Every decision is taken on a
+//! fresh read; the cache serves only the watch predicates (generation, finalizers,
+//! deletion, the take-over annotation), drift passes (spec, recorded id and app,
+//! duplicate watch, pending members), shard routing (recorded app) and the gauges
+//! (groups by state, stalled groups). Each object is stored with just that, so thousands of
+//! groups fit in little memory.
+
+use kube::ResourceExt;
+
+use crate::api::conditions::{READY, STALLED, SYNCED};
+use crate::api::ChatGroup;
+
+/// kubectl's copy of the last applied manifest, often larger than the object itself.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Drops from `group` what no reader of the cache looks at.
+pub fn slim(group: &mut ChatGroup) {
+    group.managed_fields_mut().clear();
+    group.annotations_mut().remove(LAST_APPLIED);
+    group.metadata.owner_references = None;
+    if let Some(status) = group.status.as_mut() {
+        // The gauges read the type, status and reason of these three (see
+        // `Lifecycle::of`); no reader of the cache looks at another one, nor at a
+        // message.
+        status
+            .conditions
+            .retain(|c| [READY, SYNCED, STALLED].contains(&c.type_.as_str()));
+        for condition in &mut status.conditions {
+            condition.message = String::new();
+        }
+        status.conditions.shrink_to_fit();
+        status.last_error = None;
+        status.pending_create = None;
+        status.create_pending_since = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, Time};
+    use k8s_openapi::jiff::Timestamp;
+
+    use super::*;
+    use crate::api::conditions::{self, Desired};
+    use crate::api::lifecycle::Lifecycle;
+    use crate::api::{
+        ChatGroupStatus, DeclaredRole, DuplicateWatch, MemberSpec, PendingCreate,
+        ProviderErrorStatus, RecordedApp,
+    };
+    use crate::controller::drift::{plan_batches, plan_member_checks, Reader};
+    use crate::controller::ownership::TAKE_OVER_ANNOTATION;
+    use crate::provider::memory::MemoryProvider;
+    use crate::provider::GroupProvider;
+
+    fn reader(_namespace: &str, _name: &str) -> Option<Reader> {
+        let provider: Arc<dyn GroupProvider> =
+            Arc::new(MemoryProvider::tencent(false).with_app_id("1"));
+        Some(Reader {
+            app: provider.app(),
+            provider,
+        })
+    }
+
+    /// A group as the API server returns it after `kubectl apply` and a few status
+    /// writes: every condition with a message, a last error, managed fields.
+    fn as_served(name: &str, stalled: bool, extra: impl FnOnce(&mut ChatGroupStatus)) -> ChatGroup {
+        let message = "the provider answered 10004 (invalid parameter): the name is too long for this group type; shorten spec.name";
+        let desired = [
+            Desired::new(READY, !stalled, "Available", message),
+            Desired::new(SYNCED, !stalled, "Synced", message),
+            Desired::new(STALLED, stalled, "ProviderRejected", message),
+            Desired::new(conditions::RECONCILING, false, "Converged", message),
+        ];
+        let mut status = ChatGroupStatus {
+            group_id: Some(format!("@TGS#{name}")),
+            app: Some(RecordedApp {
+                provider: "tencent".into(),
+                app_id: "1".into(),
+                host: "adminapisgp.im.qcloud.com".into(),
+            }),
+            conditions: conditions::merge(&[], &desired, Some(1), &Time(Timestamp::now())),
+            last_error: Some(ProviderErrorStatus {
+                operation: "create_group".into(),
+                code: 10004,
+                message: message.into(),
+                ..ProviderErrorStatus::default()
+            }),
+            pending_create: Some(PendingCreate::default()),
+            ..ChatGroupStatus::default()
+        };
+        extra(&mut status);
+        let mut group = ChatGroup::test().named(name).with_status(status).build();
+        group.spec.members = ["carol", "dave"]
+            .map(|account| MemberSpec {
+                account: account.into(),
+                role: DeclaredRole::default(),
+            })
+            .to_vec();
+        group.metadata.managed_fields = Some(vec![ManagedFieldsEntry {
+            manager: Some("kubectl-client-side-apply".into()),
+            ..ManagedFieldsEntry::default()
+        }]);
+        group.metadata.annotations = Some(BTreeMap::from([
+            (LAST_APPLIED.to_string(), "x".repeat(2000)),
+            (TAKE_OVER_ANNOTATION.to_string(), "true".to_string()),
+        ]));
+        group
+    }
+
+    fn slimmed(group: &ChatGroup) -> ChatGroup {
+        let mut copy = group.clone();
+        slim(&mut copy);
+        copy
+    }
+
+    #[test]
+    fn what_the_cache_readers_look_at_is_kept() {
+        let groups = [
+            as_served("ready", false, |_| {}),
+            as_served("stalled", true, |_| {}),
+            as_served("watched-for-a-duplicate", false, |s| {
+                s.duplicate_watch = Some(DuplicateWatch {
+                    owner: "alice".into(),
+                    since: Time(Timestamp::now()),
+                });
+                s.pending_members = vec!["erin".into()];
+            }),
+        ];
+        for group in &groups {
+            let kept = slimmed(group);
+            let name = group.name_any();
+            assert_eq!(kept.spec, group.spec, "{name}: spec");
+            assert_eq!(kept.metadata.name, group.metadata.name, "{name}");
+            assert_eq!(kept.metadata.uid, group.metadata.uid, "{name}");
+            assert_eq!(
+                kept.metadata.finalizers, group.metadata.finalizers,
+                "{name}"
+            );
+            assert_eq!(
+                kept.annotations().get(TAKE_OVER_ANNOTATION),
+                group.annotations().get(TAKE_OVER_ANNOTATION),
+                "{name}: the take-over annotation"
+            );
+            let (before, after) = (group.status.as_ref(), kept.status.as_ref());
+            let recorded = |s: Option<&ChatGroupStatus>| {
+                s.map(|s| {
+                    (
+                        s.group_id.clone(),
+                        s.app.clone(),
+                        s.disbanded_at.clone(),
+                        s.duplicate_watch.clone(),
+                        s.pending_members.clone(),
+                    )
+                })
+            };
+            assert_eq!(recorded(after), recorded(before), "{name}: status");
+            let stalled = |g: &ChatGroup| {
+                let conditions = g.status.as_ref().map(|s| s.conditions.as_slice());
+                conditions
+                    .and_then(|c| conditions::find(c, STALLED))
+                    .is_some_and(|c| c.status == "True")
+            };
+            assert_eq!(stalled(&kept), stalled(group), "{name}: stalled");
+            assert_eq!(
+                Lifecycle::of(kept.status.as_ref()),
+                Lifecycle::of(group.status.as_ref()),
+                "{name}: state"
+            );
+        }
+        let arcs = |gs: Vec<ChatGroup>| gs.into_iter().map(Arc::new).collect::<Vec<_>>();
+        let read = |gs: Vec<Arc<ChatGroup>>| {
+            let batches = plan_batches(gs.clone(), reader);
+            let batched: Vec<Vec<String>> = batches
+                .iter()
+                .map(|b| b.members.iter().map(|(_, id)| id.clone()).collect())
+                .collect();
+            let checked: Vec<String> = plan_member_checks(&gs, reader)
+                .into_iter()
+                .map(|c| c.id)
+                .collect();
+            (batched, checked)
+        };
+        let slim_groups: Vec<ChatGroup> = groups.iter().map(slimmed).collect();
+        assert_eq!(
+            read(arcs(slim_groups)),
+            read(arcs(groups.to_vec())),
+            "drift reads the same groups"
+        );
+    }
+
+    #[test]
+    fn messages_other_conditions_and_kubectls_copy_are_dropped() {
+        let group = as_served("ready", false, |_| {});
+        let kept = slimmed(&group);
+        let status = kept.status.as_ref().expect("status");
+        let kept_conditions: Vec<(&str, &str)> = status
+            .conditions
+            .iter()
+            .map(|c| (c.type_.as_str(), c.message.as_str()))
+            .collect();
+        assert_eq!(
+            kept_conditions,
+            [(READY, ""), (SYNCED, ""), (STALLED, "")],
+            "Reconciling and the messages are dropped"
+        );
+        assert!(status.last_error.is_none());
+        assert!(status.pending_create.is_none());
+        assert!(kept.managed_fields().is_empty());
+        assert!(!kept.annotations().contains_key(LAST_APPLIED));
+
+        let size = |g: &ChatGroup| serde_json::to_vec(g).expect("json").len();
+        assert!(
+            size(&kept) * 3 < size(&group),
+            "kept {} of {} bytes",
+            size(&kept),
+            size(&group)
+        );
+    }
+}
