@@ -23,13 +23,15 @@ fn run(args: &[&str]) -> (bool, String) {
 
 #[test]
 fn settings_out_of_range_are_refused_at_start_up_naming_the_flag() {
-    let cases: [(&[&str], &str); 9] = [
+    let cases: [(&[&str], &str); 11] = [
         (&["--concurrency", "0"], "--concurrency"),
         (&["--concurrency", "5000"], "--concurrency"),
         (&["--resync-interval", "0s"], "--resync-interval"),
         (&["--resync-interval", "1000years"], "--resync-interval"),
         (&["--late-create-bound", "0s"], "--late-create-bound"),
         (&["--total-shards", "0"], "--total-shards"),
+        (&["--worker-threads", "0"], "--worker-threads"),
+        (&["--worker-threads", "1000"], "--worker-threads"),
         (&["--total-shards", "3", "--shard", "3"], "--shard"),
         (&["--total-shards", "3", "--shard", "7"], "--shard"),
         (
