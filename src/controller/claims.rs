@@ -46,29 +46,34 @@ fn conflict(error: &kube::Error) -> bool {
 }
 
 /// Claims `group_id` for `holder`: `Held` when it is (now) this holder's, `HeldBy`
-/// when another live ChatGroup holds it.
+/// when another live ChatGroup holds it. With `expect_existing` (a recorded group,
+/// whose claim was made when it was recorded) the claim is read first, sparing the
+/// create that would only answer 409.
 pub async fn claim(
     client: &Client,
     app: &RecordedApp,
     group_id: &str,
     holder: &ClaimHolder,
+    expect_existing: bool,
 ) -> Result<ClaimResult> {
     let api: Api<ChatGroupClaim> = Api::all(client.clone());
     let name = claim_name(app, group_id);
     let spec = claim_spec(app, group_id, holder);
-    for _ in 0..ATTEMPTS {
-        let object = ChatGroupClaim::new(&name, spec.clone());
-        match api.create(&PostParams::default(), &object).await {
-            Ok(_) => return Ok(ClaimResult::Held),
-            Err(e) if conflict(&e) => {}
-            Err(e) => return Err(Error::kube(format!("create ChatGroupClaim {name}"), e)),
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 || !expect_existing {
+            let object = ChatGroupClaim::new(&name, spec.clone());
+            match api.create(&PostParams::default(), &object).await {
+                Ok(_) => return Ok(ClaimResult::Held),
+                Err(e) if conflict(&e) => {}
+                Err(e) => return Err(Error::kube(format!("create ChatGroupClaim {name}"), e)),
+            }
         }
         let Some(existing) = api
             .get_opt(&name)
             .await
             .map_err(|e| Error::kube(format!("read ChatGroupClaim {name}"), e))?
         else {
-            continue; // released in between: try to create it again
+            continue; // none yet, or released in between: create it
         };
         check_describes(&existing, &spec, &name)?;
         if existing.spec.holder.uid == holder.uid {

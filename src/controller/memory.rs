@@ -214,6 +214,7 @@ impl Cluster for MemoryCluster {
         app: &RecordedApp,
         group_id: &str,
         holder: &ClaimHolder,
+        _expect_existing: bool,
     ) -> Result<ClaimResult> {
         let mut state = self.state();
         let name = ChatGroupClaimSpec::object_name(&app.provider, &app.app_id, group_id);

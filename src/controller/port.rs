@@ -49,12 +49,14 @@ pub trait Cluster: Send + Sync {
         changes: serde_json::Value,
     ) -> Result<Option<String>>;
 
-    /// Claims `group_id` in `app` for `holder`.
+    /// Claims `group_id` in `app` for `holder`; `expect_existing` when the claim was
+    /// likely made before (the group is recorded), so it is read before it is created.
     async fn claim(
         &self,
         app: &RecordedApp,
         group_id: &str,
         holder: &ClaimHolder,
+        expect_existing: bool,
     ) -> Result<ClaimResult>;
 
     /// Reads the Secret of ChatProvider `namespace/name` again now; `true` when it
@@ -127,8 +129,9 @@ impl Cluster for KubeCluster {
         app: &RecordedApp,
         group_id: &str,
         holder: &ClaimHolder,
+        expect_existing: bool,
     ) -> Result<ClaimResult> {
-        claims::claim(&self.client, app, group_id, holder).await
+        claims::claim(&self.client, app, group_id, holder, expect_existing).await
     }
 
     async fn release(&self, app: &RecordedApp, group_id: &str, holder_uid: &str) -> Result<()> {

@@ -312,7 +312,10 @@ impl<'a> GroupReconcile<'a> {
         } else {
             self.env.fence.check()?;
             let holder = self.holder();
-            self.env.cluster.claim(&app, &group_id, &holder).await?
+            let recorded = self.status.group_id.as_deref() == Some(group_id.as_str());
+            (self.env.cluster)
+                .claim(&app, &group_id, &holder, recorded)
+                .await?
         };
         if result == ClaimResult::Held {
             self.env.claims.remember(&name, &self.uid);
