@@ -92,6 +92,8 @@ spec:
         {{- end }}
         - name: CHATGROUP_CONCURRENCY
           value: {{ .Values.concurrency | quote }}
+        - name: CHATGROUP_WORKER_THREADS
+          value: {{ .Values.workerThreads | quote }}
         - name: CHATGROUP_RESYNC_INTERVAL
           value: {{ .Values.resyncInterval | quote }}
         - name: CHATGROUP_MAX_DISBANDS_PER_HOUR

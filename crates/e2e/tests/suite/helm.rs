@@ -89,6 +89,7 @@ async fn install_refuses_values_the_schema_rejects() {
         (json!({"replicas": "two"}), "/replicas"),
         (json!({"log": {"format": "xml"}}), "/log/format"),
         (json!({"resyncInterval": "often"}), "/resyncInterval"),
+        (json!({"workerThreads": 0}), "/workerThreads"),
         (json!({"imageTag": "latest"}), "imageTag"),
     ] {
         let error = helm_install(&dir, values.clone())
@@ -356,7 +357,7 @@ async fn watching_one_namespace_grants_a_role_there_and_only_claims_cluster_wide
 #[tokio::test]
 async fn the_deployment_runs_restricted_with_probes_and_the_configured_flags() {
     let values = json!({
-        "concurrency": 8, "resyncInterval": "5m", "maxDisbandsPerHour": 120, "log": {"level": "debug", "format": "text"},
+        "concurrency": 8, "workerThreads": 2, "resyncInterval": "5m", "maxDisbandsPerHour": 120, "log": {"level": "debug", "format": "text"},
         "metrics": {"port": 9090}, "terminationGracePeriodSeconds": 90, "leaderElection": {"enabled": true, "leaseDuration": "20s"}, "image": {"tag": "1.2.3"}
     });
     let env = install(values).await;
@@ -435,6 +436,7 @@ async fn the_deployment_runs_restricted_with_probes_and_the_configured_flags() {
         ("CHATGROUP_LEADER_ELECT", "true"),
         ("CHATGROUP_METRICS_ADDR", "0.0.0.0:9090"),
         ("CHATGROUP_CONCURRENCY", "8"),
+        ("CHATGROUP_WORKER_THREADS", "2"),
         ("CHATGROUP_RESYNC_INTERVAL", "5m"),
         ("CHATGROUP_MAX_DISBANDS_PER_HOUR", "120"),
         ("CHATGROUP_LOG", "debug"),
