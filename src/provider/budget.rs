@@ -103,10 +103,19 @@ pub(crate) struct OverBudget;
 /// counting whole seconds never counts more than the configured rate in one.
 pub const PACE_SHARE: f64 = 0.975;
 
-/// One call every 1 / (rate × [`PACE_SHARE`]) s, with `burst` allowed at once.
+/// Calls per second the budget sends at for a configured `rate`: [`PACE_SHARE`] of
+/// it, and at least 1.5 calls below it. Evenly spaced calls at `p` per second put at
+/// most ⌊p⌋ + 1 in one whole second, so this leaves at least one call of room for
+/// drift at every rate (at 40/s, 97.5% alone would leave none). Never below half
+/// the rate, so the lowest rates still send.
+fn paced_per_second(rate: u32) -> f64 {
+    let rate = f64::from(rate.max(1));
+    (rate * PACE_SHARE).min(rate - 1.5).max(rate / 2.0)
+}
+
+/// One call every 1 / [`paced_per_second`] s, with `burst` allowed at once.
 fn paced(requests_per_second: u32, burst: NonZeroU32) -> Quota {
-    let per_second = f64::from(requests_per_second.max(1)) * PACE_SHARE;
-    let period = Duration::from_secs_f64(1.0 / per_second);
+    let period = Duration::from_secs_f64(1.0 / paced_per_second(requests_per_second));
     Quota::with_period(period)
         .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
         .allow_burst(burst)
@@ -311,6 +320,23 @@ pub fn budget_key(config: &ProviderConfig) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pace_leaves_room_for_drift_in_every_whole_second() {
+        for rate in 3..=2000u32 {
+            let paced = paced_per_second(rate);
+            // Evenly spaced calls: at most ⌊paced⌋ + 1 fall in one whole second.
+            let worst = paced.floor() as u32 + 1;
+            assert!(worst < rate, "{rate}/s: up to {worst} in one second");
+            assert!(paced >= f64::from(rate) / 2.0, "{rate}/s: paced at {paced}");
+        }
+        assert_eq!(paced_per_second(200), 195.0);
+        assert_eq!(paced_per_second(40), 38.5);
+        for rate in [1, 2] {
+            let worst = paced_per_second(rate).floor() as u32 + 1;
+            assert!(worst <= rate, "{rate}/s: up to {worst} in one second");
+        }
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {
