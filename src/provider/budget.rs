@@ -104,21 +104,37 @@ pub(crate) struct OverBudget;
 pub const PACE_SHARE: f64 = 0.975;
 
 /// Calls per second the budget sends at for a configured `rate`: [`PACE_SHARE`] of
-/// it, and at least 1.5 calls below it. Evenly spaced calls at `p` per second put at
-/// most ⌊p⌋ + 1 in one whole second, so this leaves at least one call of room for
-/// drift at every rate (at 40/s, 97.5% alone would leave none). Never below half
-/// the rate, so the lowest rates still send.
+/// it, and at least 2.5 calls below it. Calls paced at `p` per second with one slot
+/// of catch-up (see [`limiter_burst`]) put at most ⌊p⌋ + 2 in one whole second, so
+/// this leaves at least one call of room for drift at every rate from 5 on (at
+/// 40/s, 97.5% alone would leave none). Never below half the rate, so the lowest
+/// rates still send.
 fn paced_per_second(rate: u32) -> f64 {
     let rate = f64::from(rate.max(1));
-    (rate * PACE_SHARE).min(rate - 1.5).max(rate / 2.0)
+    (rate * PACE_SHARE).min(rate - 2.5).max(rate / 2.0)
 }
 
-/// One call every 1 / [`paced_per_second`] s, with `burst` allowed at once.
-fn paced(requests_per_second: u32, burst: NonZeroU32) -> Quota {
-    let period = Duration::from_secs_f64(1.0 / paced_per_second(requests_per_second));
+/// The limiter's burst for a configured `burst`. With 1 (calls evenly spaced) the
+/// limiter still allows one slot of catch-up where the rate leaves room for it: a
+/// call that leaves late (the timer woke late, the task was scheduled late) does not
+/// push every later call back, which would lose a few percent of the rate. A larger
+/// configured burst already absorbs lateness.
+fn limiter_burst(rate: u32, burst: u32) -> NonZeroU32 {
+    let room_for_catch_up = paced_per_second(rate).floor() + 2.0 < f64::from(rate);
+    let burst = if burst <= 1 && room_for_catch_up {
+        2
+    } else {
+        burst
+    };
+    NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN)
+}
+
+/// One call every 1 / [`paced_per_second`] s, with [`limiter_burst`] allowed at once.
+fn paced(rate: RateConfig) -> Quota {
+    let period = Duration::from_secs_f64(1.0 / paced_per_second(rate.requests_per_second));
     Quota::with_period(period)
         .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
-        .allow_burst(burst)
+        .allow_burst(limiter_burst(rate.requests_per_second, rate.burst))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -182,10 +198,9 @@ impl RateBudget {
         let mut apis = lock(&self.apis);
         apis.entry(name)
             .or_insert_with(|| {
-                let burst = NonZeroU32::new(self.rate.burst).unwrap_or(NonZeroU32::MIN);
                 Arc::new(Api {
                     turn: tokio::sync::Mutex::new(()),
-                    limiter: RateLimiter::direct(paced(self.rate.requests_per_second, burst)),
+                    limiter: RateLimiter::direct(paced(self.rate)),
                     cooldown: Mutex::new(Cooldown::default()),
                     counters: Counters::default(),
                 })
@@ -321,20 +336,65 @@ pub fn budget_key(config: &ProviderConfig) -> String {
 mod tests {
     use super::*;
 
+    /// Calls a caller that always has one ready gets through `quota` in each whole
+    /// second of `seconds`, when every wait for the limiter ends `late` (a timer's
+    /// slack, a task scheduled late).
+    fn calls_per_whole_second(quota: Quota, seconds: u64, late: Duration) -> Vec<u32> {
+        use governor::clock::Clock;
+        let clock = governor::clock::FakeRelativeClock::default();
+        let start = clock.now();
+        let limiter = RateLimiter::direct_with_clock(quota, clock.clone());
+        let mut counts = vec![0; seconds as usize];
+        loop {
+            let now = clock.now().as_u64() - start.as_u64();
+            let second = (now / 1_000_000_000) as usize;
+            if second >= counts.len() {
+                return counts;
+            }
+            match limiter.check() {
+                Ok(()) => counts[second] += 1,
+                Err(not_until) => clock.advance(not_until.wait_time_from(clock.now()) + late),
+            }
+        }
+    }
+
     #[test]
     fn the_pace_leaves_room_for_drift_in_every_whole_second() {
-        for rate in 3..=2000u32 {
-            let paced = paced_per_second(rate);
-            // Evenly spaced calls: at most ⌊paced⌋ + 1 fall in one whole second.
-            let worst = paced.floor() as u32 + 1;
-            assert!(worst < rate, "{rate}/s: up to {worst} in one second");
-            assert!(paced >= f64::from(rate) / 2.0, "{rate}/s: paced at {paced}");
+        for rate in (1..=300).chain([997, 1000, 2000, 10_000]) {
+            let config = RateConfig {
+                requests_per_second: rate,
+                burst: 1,
+            };
+            let pace = paced_per_second(rate);
+            assert!(pace >= f64::from(rate) / 2.0, "{rate}/s: paced at {pace}");
+            let counts = calls_per_whole_second(paced(config), 3, Duration::ZERO);
+            let worst = counts.iter().copied().max().unwrap_or_default();
+            // One call of room for a call counted in the next second, where the rate
+            // has room for one at all.
+            let room = if rate >= 3 { rate - 1 } else { rate };
+            assert!(worst <= room, "{rate}/s: {counts:?} in whole seconds");
         }
         assert_eq!(paced_per_second(200), 195.0);
-        assert_eq!(paced_per_second(40), 38.5);
-        for rate in [1, 2] {
-            let worst = paced_per_second(rate).floor() as u32 + 1;
-            assert!(worst <= rate, "{rate}/s: up to {worst} in one second");
+        assert_eq!(paced_per_second(100), 97.5);
+        assert_eq!(paced_per_second(40), 37.5);
+    }
+
+    #[test]
+    fn a_call_that_leaves_late_does_not_slow_the_pace() {
+        // Each call leaves 0.2 ms after the limiter allowed it (a timer's slack):
+        // without catch-up, 200/s paced at 195 would send about 188 a second.
+        let late = Duration::from_micros(200);
+        for (rate, burst, at_least) in [(200, 1, 194), (100, 1, 97), (40, 1, 37), (200, 5, 194)] {
+            let config = RateConfig {
+                requests_per_second: rate,
+                burst,
+            };
+            let counts = calls_per_whole_second(paced(config), 4, late);
+            // The first second holds the initial burst: the later ones show the pace.
+            for count in &counts[1..] {
+                assert!(*count >= at_least, "{rate}/s: {counts:?}");
+                assert!(*count < rate, "{rate}/s: {counts:?}");
+            }
         }
     }
 

@@ -418,6 +418,14 @@ impl Side {
         }
     }
 
+    /// The simulator's API names of the calls that make and that disband a group.
+    pub fn write_apis(self) -> (&'static str, &'static str) {
+        match self {
+            Side::Tencent => ("create_group", "destroy_group"),
+            Side::Netease => ("create", "disband"),
+        }
+    }
+
     /// A group type of this side.
     pub fn group_type(self) -> &'static str {
         match self {

@@ -1450,6 +1450,7 @@ mod tests {
             executed,
             trace_id: None,
             dropped,
+            at: std::time::Instant::now(),
         }
     }
 

@@ -118,6 +118,7 @@ impl Incoming {
             executed: false,
             trace_id: None,
             dropped: false,
+            at: std::time::Instant::now(),
         }
     }
 }

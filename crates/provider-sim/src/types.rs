@@ -25,6 +25,8 @@ pub struct RecordedCall {
     /// [`FaultKind::DropConnection`] or [`FaultKind::DropAfterExecution`]).
     /// After execution, `code` is the code of the answer that never arrived.
     pub dropped: bool,
+    /// When the request arrived.
+    pub at: std::time::Instant,
 }
 
 // Hand-written so a failing assertion never prints a UserSig.
@@ -163,6 +165,7 @@ mod tests {
             executed: true,
             trace_id: None,
             dropped: false,
+            at: std::time::Instant::now(),
         };
         let text = format!("{call:?}");
         assert!(!text.contains("SECRETSIG"), "{text}");

@@ -71,6 +71,55 @@ struct Row {
     /// Provider calls over the run, per group, by API.
     provider_calls: Vec<(String, f64)>,
     cpu: Duration,
+    /// Where the create and the delete phase spent their time.
+    create_phases: Phases,
+    delete_phases: Phases,
+}
+
+/// One phase split in three: from the first apply (or delete) to the first provider
+/// call that makes (or disbands) a group, the busy span of those calls, and from the
+/// last of them to the last object done. The busy rate shows whether the operator sat
+/// on its pace while it had work; lead and tail are what start-up and the last status
+/// writes cost.
+struct Phases {
+    lead: Duration,
+    busy: Duration,
+    calls: usize,
+    tail: Duration,
+}
+
+impl Phases {
+    fn of(calls: &[Instant], started: Instant, elapsed: Duration) -> Option<Phases> {
+        let (first, last) = (*calls.iter().min()?, *calls.iter().max()?);
+        Some(Phases {
+            lead: first.saturating_duration_since(started),
+            busy: last.saturating_duration_since(first),
+            calls: calls.len(),
+            tail: (started + elapsed).saturating_duration_since(last),
+        })
+    }
+
+    fn describe(&self, cap: u32) -> String {
+        // n calls over a busy span hold n - 1 intervals.
+        let rate = (self.calls.saturating_sub(1)) as f64 / self.busy.as_secs_f64().max(1e-9);
+        format!(
+            "lead {:.2}s, busy {:.2}s at {:.1} calls/s ({:.1}% of cap), tail {:.2}s",
+            self.lead.as_secs_f64(),
+            self.busy.as_secs_f64(),
+            rate,
+            100.0 * rate / f64::from(cap),
+            self.tail.as_secs_f64()
+        )
+    }
+}
+
+/// When `side`'s simulator received the calls to `api` from `from` on.
+fn call_times(env: &Env, side: Side, from: usize, api: &str) -> Vec<Instant> {
+    provider_calls(env, side)[from..]
+        .iter()
+        .filter(|call| call.api == api)
+        .map(|call| call.at)
+        .collect()
 }
 
 /// User plus system CPU time of process `pid`, from /proc (clock ticks of 10 ms, the
@@ -242,6 +291,9 @@ async fn run_side(
     applied?;
     let create = create?;
     let after_create = env.kube.requests().len();
+    let (make, disband) = side.write_apis();
+    let create_phases = Phases::of(&call_times(env, side, calls_before, make), started, create);
+    let calls_after_create = provider_calls(env, side).len();
 
     let started = Instant::now();
     let waiting = until_all(env, &names, started, |g| g.is_none());
@@ -252,6 +304,11 @@ async fn run_side(
     let (delete, deleted) = tokio::join!(waiting, deleting);
     deleted?;
     let delete = delete?;
+    let delete_phases = Phases::of(
+        &call_times(env, side, calls_after_create, disband),
+        started,
+        delete,
+    );
 
     let log = env.kube.requests();
     let n = args.groups as f64;
@@ -276,6 +333,8 @@ async fn run_side(
             args.groups,
         ),
         cpu: cpu_time(operator.pid())?.saturating_sub(cpu_before),
+        create_phases: create_phases.context("no create call was recorded")?,
+        delete_phases: delete_phases.context("no disband call was recorded")?,
     })
 }
 
@@ -340,6 +399,16 @@ fn print(rows: &[Row], rss: Option<f64>) {
     println!("\nProvider calls per group over the whole lifecycle, by API:\n");
     for row in rows {
         println!("- {:?}: {}", row.side, per_group_line(&row.provider_calls));
+    }
+    println!("\nWhere each phase spent its time (provider-side arrival times):\n");
+    for row in rows {
+        println!(
+            "- {:?} create: {}\n- {:?} delete: {}",
+            row.side,
+            row.create_phases.describe(row.cap),
+            row.side,
+            row.delete_phases.describe(row.cap)
+        );
     }
     match rss {
         Some(mib) => println!("\noperator peak RSS: {mib:.1} MiB"),
