@@ -227,6 +227,14 @@ struct Attention {
     stalled: i64,
 }
 
+/// Whether `group` says it is stalled: waiting for a change only a user can make.
+pub(crate) fn is_stalled(group: &ChatGroup) -> bool {
+    let conditions = group.status.as_ref().map(|s| s.conditions.as_slice());
+    conditions
+        .and_then(|c| crate::api::conditions::find(c, crate::api::conditions::STALLED))
+        .is_some_and(|c| c.status == "True")
+}
+
 impl Attention {
     fn of(groups: &[Arc<ChatGroup>], now: k8s_openapi::jiff::Timestamp) -> Attention {
         let oldest_deletion_seconds = groups
@@ -235,15 +243,7 @@ impl Attention {
             .map(|t| now.duration_since(t.0).as_secs().max(0))
             .max()
             .unwrap_or(0);
-        let stalled = groups
-            .iter()
-            .filter(|g| {
-                let conditions = g.status.as_ref().map(|s| s.conditions.as_slice());
-                conditions
-                    .and_then(|c| crate::api::conditions::find(c, crate::api::conditions::STALLED))
-                    .is_some_and(|c| c.status == "True")
-            })
-            .count() as i64;
+        let stalled = groups.iter().filter(|g| is_stalled(g)).count() as i64;
         Attention {
             oldest_deletion_seconds,
             stalled,

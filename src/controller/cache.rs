@@ -5,9 +5,7 @@
 //! (groups by state, stalled groups). Each object is stored with just that, so thousands of
 //! groups fit in little memory.
 
-use kube::ResourceExt;
-
-use crate::api::conditions::{READY, STALLED, SYNCED};
+use crate::api::conditions::{EXTERNALLY_DISBANDED, READY, STALLED, SYNCED};
 use crate::api::ChatGroup;
 
 /// kubectl's copy of the last applied manifest, often larger than the object itself.
@@ -15,23 +13,43 @@ const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// Drops from `group` what no reader of the cache looks at.
 pub fn slim(group: &mut ChatGroup) {
-    group.managed_fields_mut().clear();
-    group.annotations_mut().remove(LAST_APPLIED);
-    group.metadata.owner_references = None;
+    // Set to None rather than emptied: an emptied Vec or BTreeMap keeps its allocation.
+    let meta = &mut group.metadata;
+    meta.managed_fields = None;
+    meta.owner_references = None;
+    if let Some(annotations) = meta.annotations.as_mut() {
+        annotations.remove(LAST_APPLIED);
+        if annotations.is_empty() {
+            meta.annotations = None;
+        }
+    }
     if let Some(status) = group.status.as_mut() {
-        // The gauges read the type, status and reason of these three (see
-        // `Lifecycle::of`); no reader of the cache looks at another one, nor at a
-        // message.
         status
             .conditions
-            .retain(|c| [READY, SYNCED, STALLED].contains(&c.type_.as_str()));
+            .retain(|c| read_from_cache(&c.type_, &c.status, &c.reason));
         for condition in &mut status.conditions {
             condition.message = String::new();
+            if condition.reason != EXTERNALLY_DISBANDED {
+                condition.reason = String::new();
+            }
         }
         status.conditions.shrink_to_fit();
         status.last_error = None;
         status.pending_create = None;
         status.create_pending_since = None;
+    }
+}
+
+/// Whether a condition can change what a reader of the cache concludes: the state
+/// gauge (`Lifecycle::of`) looks at Ready when True or externally disbanded and at
+/// Synced when False, the stalled gauge at Stalled when True; an absent condition
+/// reads the same as any other. Only the externally-disbanded reason is read.
+fn read_from_cache(type_: &str, status: &str, reason: &str) -> bool {
+    match type_ {
+        READY => status == "True" || reason == EXTERNALLY_DISBANDED,
+        SYNCED => status == "False",
+        STALLED => status == "True",
+        _ => false,
     }
 }
 
@@ -42,6 +60,8 @@ mod tests {
 
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, Time};
     use k8s_openapi::jiff::Timestamp;
+
+    use kube::ResourceExt;
 
     use super::*;
     use crate::api::conditions::{self, Desired};
@@ -192,6 +212,63 @@ mod tests {
     }
 
     #[test]
+    fn every_state_and_stall_reads_the_same_from_the_cache() {
+        let statuses = ["True", "False", "Unknown"];
+        let reasons = ["Available", EXTERNALLY_DISBANDED, "ProviderRejected"];
+        let mut variants: Vec<Option<(&str, &str)>> = vec![None];
+        for status in statuses {
+            variants.extend(reasons.map(|reason| Some((status, reason))));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for ready in &variants {
+            for synced in &variants {
+                for stalled in &variants {
+                    for disbanded in [false, true] {
+                        let desired: Vec<Desired> =
+                            [(READY, ready), (SYNCED, synced), (STALLED, stalled)]
+                                .into_iter()
+                                .filter_map(|(type_, c)| {
+                                    c.map(|(status, reason)| {
+                                        Desired::new(type_, status == "True", reason, "a message")
+                                    })
+                                })
+                                .collect();
+                        let mut status = ChatGroupStatus {
+                            conditions: conditions::merge(
+                                &[],
+                                &desired,
+                                Some(1),
+                                &Time(Timestamp::now()),
+                            ),
+                            disbanded_at: disbanded.then(|| Time(Timestamp::now())),
+                            ..ChatGroupStatus::default()
+                        };
+                        // `Desired` knows True and False only: Unknown is set by hand.
+                        for (type_, c) in [(READY, ready), (SYNCED, synced), (STALLED, stalled)] {
+                            if let Some(("Unknown", _)) = c {
+                                if let Some(found) =
+                                    status.conditions.iter_mut().find(|x| x.type_ == type_)
+                                {
+                                    found.status = "Unknown".into();
+                                }
+                            }
+                        }
+                        let group = ChatGroup::test().named("g").with_status(status).build();
+                        let kept = slimmed(&group);
+                        let state = |g: &ChatGroup| Lifecycle::of(g.status.as_ref());
+                        let stall = |g: &ChatGroup| crate::metrics::is_stalled(g);
+                        let case = (ready, synced, stalled, disbanded);
+                        assert_eq!(state(&kept), state(&group), "{case:?}");
+                        assert_eq!(stall(&kept), stall(&group), "{case:?}");
+                        seen.insert(state(&group));
+                    }
+                }
+            }
+        }
+        assert_eq!(seen.len(), Lifecycle::ALL.len(), "every state is covered");
+    }
+
+    #[test]
     fn messages_other_conditions_and_kubectls_copy_are_dropped() {
         let group = as_served("ready", false, |_| {});
         let kept = slimmed(&group);
@@ -203,13 +280,19 @@ mod tests {
             .collect();
         assert_eq!(
             kept_conditions,
-            [(READY, ""), (SYNCED, ""), (STALLED, "")],
-            "Reconciling and the messages are dropped"
+            [(READY, "")],
+            "what reads the same absent (Synced True, Stalled False, Reconciling) and the messages are dropped"
         );
         assert!(status.last_error.is_none());
         assert!(status.pending_create.is_none());
-        assert!(kept.managed_fields().is_empty());
+        assert!(kept.metadata.managed_fields.is_none());
         assert!(!kept.annotations().contains_key(LAST_APPLIED));
+        let mut applied_only = group.clone();
+        applied_only.annotations_mut().remove(TAKE_OVER_ANNOTATION);
+        assert!(
+            slimmed(&applied_only).metadata.annotations.is_none(),
+            "no empty annotation map is kept"
+        );
 
         let size = |g: &ChatGroup| serde_json::to_vec(g).expect("json").len();
         assert!(
