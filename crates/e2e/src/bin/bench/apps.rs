@@ -5,7 +5,6 @@
 //! stand, the operator's drift passes are counted: read calls per pass against
 //! Σ⌈n / batch⌉.
 
-use std::collections::HashSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -91,7 +90,7 @@ struct App {
     provider: String,
     group_type: &'static str,
     sim: Sim,
-    names: HashSet<String>,
+    names: Vec<String>,
 }
 
 /// One app's figures.
