@@ -175,10 +175,51 @@ async fn read_members(check: &MemberCheck) -> Option<Roster> {
     roster.ok()
 }
 
-/// One call of a pass: a batch of group reads, or one group's members.
+/// One call of a pass: a batch of group reads, or one group's members. It names its
+/// groups rather than holding them: a pass spreads over most of an interval, and
+/// holding every cached object for that long would keep each version replaced
+/// meanwhile in memory too.
 enum Work {
-    Groups(Batch),
-    Members(MemberCheck),
+    Groups {
+        provider: Arc<dyn GroupProvider>,
+        group_type: GroupType,
+        members: Vec<(ObjectRef<ChatGroup>, String)>,
+    },
+    Members {
+        provider: Arc<dyn GroupProvider>,
+        group: ObjectRef<ChatGroup>,
+        id: String,
+    },
+}
+
+impl From<Batch> for Work {
+    fn from(batch: Batch) -> Work {
+        let members = batch.members.iter();
+        Work::Groups {
+            provider: batch.provider,
+            group_type: batch.group_type,
+            members: members
+                .map(|(g, id)| (ObjectRef::from_obj(g.as_ref()), id.clone()))
+                .collect(),
+        }
+    }
+}
+
+impl From<MemberCheck> for Work {
+    fn from(check: MemberCheck) -> Work {
+        Work::Members {
+            group: ObjectRef::from_obj(check.group.as_ref()),
+            provider: check.provider,
+            id: check.id,
+        }
+    }
+}
+
+/// The group planned as `id` as the cache has it now: `None` once it is gone or no
+/// longer watched under that id (disbanded, being deleted, re-recorded), so a pass
+/// never reads for a group that left it and compares with the spec as it is now.
+fn still_watched(current: Option<Arc<ChatGroup>>, id: &str) -> Option<Arc<ChatGroup>> {
+    current.filter(|group| watched(group).as_deref() == Some(id))
 }
 
 /// One pass over every watched group, its read calls spread evenly over `spread` so
@@ -214,9 +255,13 @@ pub async fn resync_once(
     };
     let checks = plan_member_checks(&groups, reader);
     let batches = plan_batches(groups, reader);
-    let work: Vec<Work> = (batches.into_iter().map(Work::Groups))
-        .chain(checks.into_iter().map(Work::Members))
+    let work: Vec<Work> = (batches.into_iter().map(Work::from))
+        .chain(checks.into_iter().map(Work::from))
         .collect();
+    let current = |object: &ObjectRef<ChatGroup>, id: &str| {
+        let cached = ctx.groups.get(object).filter(|g| ctx.shard.owns_cached(g));
+        still_watched(cached, id)
+    };
     let gap = spread / u32::try_from(work.len()).unwrap_or(u32::MAX).max(1);
     // A group requeued once in a pass is not requeued again for its members.
     let mut requeued: std::collections::HashSet<ObjectRef<ChatGroup>> = Default::default();
@@ -224,23 +269,47 @@ pub async fn resync_once(
         if i > 0 {
             tokio::time::sleep(gap).await;
         }
-        let changed: Vec<&ChatGroup> = match item {
-            Work::Groups(batch) => read_batch(batch).await,
-            Work::Members(check) => {
-                let object = ObjectRef::from_obj(check.group.as_ref());
-                if requeued.contains(&object) {
+        let changed: Vec<Arc<ChatGroup>> = match item {
+            Work::Groups {
+                provider,
+                group_type,
+                members,
+            } => {
+                let batch = Batch {
+                    provider: provider.clone(),
+                    group_type: *group_type,
+                    members: (members.iter())
+                        .filter_map(|(object, id)| Some((current(object, id)?, id.clone())))
+                        .collect(),
+                };
+                if batch.members.is_empty() {
                     continue;
                 }
-                let roster = read_members(check).await;
+                read_batch(&batch).await.into_iter().cloned().collect()
+            }
+            Work::Members {
+                provider,
+                group,
+                id,
+            } => {
+                if requeued.contains(group) {
+                    continue;
+                }
+                let Some(group) = current(group, id) else {
+                    continue;
+                };
+                let check = MemberCheck {
+                    provider: provider.clone(),
+                    group,
+                    id: id.clone(),
+                };
+                let roster = read_members(&check).await;
                 let drifted = roster.is_some_and(|r| members_drifted(&check.group, &r));
-                drifted
-                    .then_some(check.group.as_ref())
-                    .into_iter()
-                    .collect()
+                drifted.then_some(check.group).into_iter().collect()
             }
         };
         for group in changed {
-            let object = ObjectRef::from_obj(group);
+            let object = ObjectRef::from_obj(group.as_ref());
             if requeue.unbounded_send(object.clone()).is_ok() {
                 requeued.insert(object);
             }
@@ -250,7 +319,7 @@ pub async fn resync_once(
 }
 
 /// Reads one batch; returns its groups that drifted or are watched for a duplicate.
-async fn read_batch(batch: &Batch) -> Vec<&ChatGroup> {
+async fn read_batch(batch: &Batch) -> Vec<&Arc<ChatGroup>> {
     let keys: Vec<GroupKey> = batch
         .members
         .iter()
@@ -268,7 +337,7 @@ async fn read_batch(batch: &Batch) -> Vec<&ChatGroup> {
         .iter()
         .zip(found.iter())
         .filter(|((group, _), (_, lookup))| drifted(group, lookup) || duplicate_watched(group))
-        .map(|((group, _), _)| group.as_ref())
+        .map(|((group, _), _)| group)
         .collect()
 }
 
@@ -320,6 +389,62 @@ mod tests {
         group.metadata.namespace = Some(namespace.into());
         group.spec.provider_ref.name = provider.into();
         Arc::new(group)
+    }
+
+    #[test]
+    fn a_pass_reads_a_planned_group_only_while_it_is_still_watched_under_that_id() {
+        let planned = recorded("g", NAMESPACE, "im", Some("1"));
+        let id = watched(&planned).expect("planned groups are watched");
+        let renamed = {
+            let mut g = (*planned).clone();
+            g.spec.name = "renamed since the pass was planned".into();
+            Arc::new(g)
+        };
+        let with = |change: fn(&mut ChatGroup)| {
+            let mut g = (*planned).clone();
+            change(&mut g);
+            Some(Arc::new(g))
+        };
+        let cases = [
+            ("gone", None, None),
+            (
+                "unchanged",
+                Some(planned.clone()),
+                Some(planned.spec.name.as_str()),
+            ),
+            (
+                "renamed: read with the name it has now",
+                Some(renamed),
+                Some("renamed since the pass was planned"),
+            ),
+            (
+                "recorded under another id",
+                with(|g| {
+                    g.status.as_mut().expect("status").group_id = Some("other".into());
+                }),
+                None,
+            ),
+            (
+                "set to disbanded",
+                with(|g| g.spec.state = GroupState::Disbanded),
+                None,
+            ),
+            (
+                "being deleted",
+                with(|g| {
+                    g.metadata.deletion_timestamp =
+                        Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                            k8s_openapi::jiff::Timestamp::now(),
+                        ));
+                }),
+                None,
+            ),
+        ];
+        for (case, current, name) in cases {
+            let read = still_watched(current, &id);
+            let read_name = read.as_ref().map(|g| g.spec.name.as_str());
+            assert_eq!(read_name, name, "{case}");
+        }
     }
 
     /// `n` groups through ChatProvider `provider`, recorded in the app it reaches.
