@@ -3,7 +3,8 @@
 //! settings. The simulators enforce each provider's cap counted in whole seconds; the
 //! ChatProviders' `rateLimit` is set to the same cap. Prints one table: groups/s
 //! against the cap, throttle answers, Kubernetes writes per group, peak RSS and CPU
-//! per lifecycle. Then a many-apps run (see `apps.rs`) prints a second table: each
+//! per lifecycle, then the other requests and provider calls per group and where each
+//! phase spent its time. Then a many-apps run (see `apps.rs`) prints a second table: each
 //! app's groups/s against its own cap, and drift read calls per pass.
 //!
 //! `cargo run --release -p e2e --bin chatgroup-bench -- --groups 10000`
@@ -117,6 +118,9 @@ impl Phases {
     }
 
     fn describe(&self, cap: u32) -> String {
+        if self.calls < 2 {
+            return format!("{} call", self.calls);
+        }
         // n calls over a busy span hold n - 1 intervals.
         let rate = (self.calls.saturating_sub(1)) as f64 / self.busy.as_secs_f64().max(1e-9);
         format!(
