@@ -42,8 +42,8 @@ pub fn slim(group: &mut ChatGroup) {
 
 /// Whether a condition can change what a reader of the cache concludes: the state
 /// gauge (`Lifecycle::of`) looks at Ready when True or externally disbanded and at
-/// Synced when False, the stalled gauge at Stalled when True; an absent condition
-/// reads the same as any other. Only the externally-disbanded reason is read.
+/// Synced when False, the stalled gauge at Stalled when True; any other reads the
+/// same as no condition at all. Only the externally-disbanded reason is read.
 fn read_from_cache(type_: &str, status: &str, reason: &str) -> bool {
     match type_ {
         READY => status == "True" || reason == EXTERNALLY_DISBANDED,

@@ -198,9 +198,7 @@ impl From<Batch> for Work {
         Work::Groups {
             provider: batch.provider,
             group_type: batch.group_type,
-            members: members
-                .map(|(g, id)| (ObjectRef::from_obj(g.as_ref()), id.clone()))
-                .collect(),
+            members: members.map(|(g, id)| (named(g), id.clone())).collect(),
         }
     }
 }
@@ -208,10 +206,20 @@ impl From<Batch> for Work {
 impl From<MemberCheck> for Work {
     fn from(check: MemberCheck) -> Work {
         Work::Members {
-            group: ObjectRef::from_obj(check.group.as_ref()),
+            group: named(&check.group),
             provider: check.provider,
             id: check.id,
         }
+    }
+}
+
+/// A reference to `group` by namespace and name only (no resourceVersion or uid to
+/// keep for a whole pass).
+fn named(group: &ChatGroup) -> ObjectRef<ChatGroup> {
+    let reference = ObjectRef::new(&group.name_any());
+    match group.namespace() {
+        Some(namespace) => reference.within(&namespace),
+        None => reference,
     }
 }
 
