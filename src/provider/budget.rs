@@ -98,9 +98,11 @@ impl std::fmt::Debug for RateBudget {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct OverBudget;
 
-/// The share of the configured rate the budget sends at. A call sent near the end of
-/// one second may arrive in the next: the rest is room for that drift, so a provider
-/// counting whole seconds never counts more than the configured rate in one.
+/// The largest share of the configured rate the budget sends at (the room kept for
+/// arrival jitter, see [`paced_per_second`], often takes it lower). A call sent near
+/// the end of one second may arrive in the next: the rest is room for that drift, so
+/// a provider counting whole seconds never counts more than the configured rate in
+/// one.
 pub const PACE_SHARE: f64 = 0.975;
 
 /// How far apart calls sent evenly may arrive at the provider (network and
