@@ -290,8 +290,20 @@ impl ClaimCache {
     }
 
     pub fn remember(&self, name: &str, holder_uid: &str) {
-        let key = (name.to_string(), holder_uid.to_string());
-        self.entries().insert(key, Instant::now());
+        self.remember_at(name, holder_uid, Instant::now());
+    }
+
+    /// Remembers a claim won at `now`, and lets go of those no longer trusted: the
+    /// cache holds the claims won in the last [`CACHE_FOR`], not one per group ever
+    /// reconciled.
+    fn remember_at(&self, name: &str, holder_uid: &str, now: Instant) {
+        let mut entries = self.entries();
+        // At most one sweep for every doubling of the entries, so a remember costs
+        // O(1) amortized.
+        if entries.len() >= 64 && entries.len().is_power_of_two() {
+            entries.retain(|_, won| now.saturating_duration_since(*won) < CACHE_FOR);
+        }
+        entries.insert((name.to_string(), holder_uid.to_string()), now);
     }
 
     pub fn forget(&self, name: &str, holder_uid: &str) {
@@ -322,6 +334,27 @@ mod tests {
             }),
             ..ChatGroupStatus::default()
         }
+    }
+
+    #[test]
+    fn claims_won_long_ago_are_let_go_as_new_ones_are_remembered() {
+        let cache = ClaimCache::default();
+        let start = Instant::now();
+        for i in 0..1000 {
+            cache.remember_at(&format!("old-{i}"), "uid", start);
+        }
+        let later = start + CACHE_FOR + Duration::from_secs(1);
+        for i in 0..1000 {
+            cache.remember_at(&format!("new-{i}"), "uid", later);
+        }
+        let entries = cache.entries();
+        assert!(
+            entries.len() < 1100,
+            "{} entries kept: the expired ones are swept",
+            entries.len()
+        );
+        let newest = ("new-999".to_string(), "uid".to_string());
+        assert!(entries.contains_key(&newest), "the newest claim is kept");
     }
 
     #[test]
