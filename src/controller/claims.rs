@@ -271,11 +271,22 @@ const CACHE_FOR: Duration = Duration::from_secs(300);
 /// release. Forgotten on release and after [`CACHE_FOR`].
 #[derive(Debug, Default)]
 pub struct ClaimCache {
-    won: Mutex<HashMap<(String, String), Instant>>,
+    won: Mutex<Won>,
 }
 
+#[derive(Debug, Default)]
+struct Won {
+    /// When each (claim name, holder uid) was won.
+    at: HashMap<(String, String), Instant>,
+    /// The size at which expired entries are swept next.
+    sweep_at: usize,
+}
+
+/// Fewest entries worth a sweep.
+const SWEEP_FROM: usize = 64;
+
 impl ClaimCache {
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Instant>> {
+    fn won(&self) -> std::sync::MutexGuard<'_, Won> {
         self.won
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -284,7 +295,8 @@ impl ClaimCache {
     /// Whether `holder_uid` won the claim named `name` recently.
     pub fn held(&self, name: &str, holder_uid: &str) -> bool {
         let key = (name.to_string(), holder_uid.to_string());
-        self.entries()
+        self.won()
+            .at
             .get(&key)
             .is_some_and(|won| won.elapsed() < CACHE_FOR)
     }
@@ -297,17 +309,21 @@ impl ClaimCache {
     /// cache holds the claims won in the last [`CACHE_FOR`], not one per group ever
     /// reconciled.
     fn remember_at(&self, name: &str, holder_uid: &str, now: Instant) {
-        let mut entries = self.entries();
-        // At most one sweep for every doubling of the entries, so a remember costs
-        // O(1) amortized.
-        if entries.len() >= 64 && entries.len().is_power_of_two() {
-            entries.retain(|_, won| now.saturating_duration_since(*won) < CACHE_FOR);
+        let mut won = self.won();
+        // A sweep once the entries doubled since the last one: O(1) per remember,
+        // amortized.
+        if won.at.len() >= won.sweep_at.max(SWEEP_FROM) {
+            won.at
+                .retain(|_, at| now.saturating_duration_since(*at) < CACHE_FOR);
+            won.sweep_at = won.at.len() * 2;
         }
-        entries.insert((name.to_string(), holder_uid.to_string()), now);
+        won.at
+            .insert((name.to_string(), holder_uid.to_string()), now);
     }
 
     pub fn forget(&self, name: &str, holder_uid: &str) {
-        self.entries()
+        self.won()
+            .at
             .remove(&(name.to_string(), holder_uid.to_string()));
     }
 }
@@ -347,7 +363,7 @@ mod tests {
         for i in 0..1000 {
             cache.remember_at(&format!("new-{i}"), "uid", later);
         }
-        let entries = cache.entries();
+        let entries = &cache.won().at;
         assert!(
             entries.len() < 1100,
             "{} entries kept: the expired ones are swept",
