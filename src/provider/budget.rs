@@ -125,7 +125,8 @@ fn jitter_room(rate: u32) -> f64 {
 fn paced_per_second(rate: u32) -> f64 {
     let room = jitter_room(rate);
     let rate = f64::from(rate.max(1));
-    (rate * PACE_SHARE).min(rate - room - 1.5).max(rate / 2.0)
+    // Just below `rate - room - 1`: at that integer itself one more call would fit.
+    (rate * PACE_SHARE).min(rate - room - 1.05).max(rate / 2.0)
 }
 
 /// The limiter's burst for a configured `burst`. With 1 (calls evenly spaced) the
@@ -391,17 +392,17 @@ mod tests {
                 "{rate}/s: {counts:?} in whole seconds"
             );
         }
-        assert_eq!(paced_per_second(200), 192.5);
-        assert_eq!(paced_per_second(100), 95.5);
-        assert_eq!(paced_per_second(40), 37.5);
+        assert_eq!(paced_per_second(200), 192.95);
+        assert_eq!(paced_per_second(100), 95.95);
+        assert_eq!(paced_per_second(40), 37.95);
     }
 
     #[test]
     fn a_call_that_leaves_late_does_not_slow_the_pace() {
         // Each wait for the limiter ends 0.2 ms late (a timer's slack): without
-        // catch-up, 200/s paced at 192.5 would send about 185 a second.
+        // catch-up, 200/s paced at 192.95 would send about 186 a second.
         let late = Duration::from_micros(200);
-        for (rate, burst, at_least) in [(200, 1, 191), (100, 1, 95), (40, 1, 37), (200, 5, 191)] {
+        for (rate, burst, at_least) in [(200, 1, 192), (100, 1, 95), (40, 1, 37), (200, 5, 192)] {
             let config = RateConfig {
                 requests_per_second: rate,
                 burst,
