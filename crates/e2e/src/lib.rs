@@ -418,6 +418,14 @@ impl Side {
         }
     }
 
+    /// The code this side's simulator answers a call over its rate with.
+    pub fn throttle_code(self) -> i64 {
+        match self {
+            Side::Tencent => 60007,
+            Side::Netease => 416,
+        }
+    }
+
     /// The simulator's API names of the calls that make and that disband a group.
     pub fn write_apis(self) -> (&'static str, &'static str) {
         match self {
@@ -528,10 +536,7 @@ impl Env {
 
     /// Calls the simulator answered with its rate-limit code (Tencent 60007, NetEase 416).
     pub fn throttle_answers(&self, side: Side) -> usize {
-        let code = match side {
-            Side::Tencent => 60007,
-            Side::Netease => 416,
-        };
+        let code = side.throttle_code();
         self.calls(side).iter().filter(|c| c.code == code).count()
     }
 

@@ -338,12 +338,8 @@ async fn run_side(
 
     let log = env.kube.requests();
     let n = args.groups as f64;
-    let throttle_code = match side {
-        Side::Tencent => 60007,
-        Side::Netease => 416,
-    };
     for call in &provider_calls(env, side)[calls_before..] {
-        if call.code == throttle_code {
+        if call.code == side.throttle_code() {
             eprintln!("{side:?}: {} throttled", call.api);
         }
     }

@@ -43,8 +43,8 @@ impl Sim {
 
     fn throttle_code(&self) -> i64 {
         match self {
-            Sim::Tencent(_) => 60007,
-            Sim::Netease(_) => 416,
+            Sim::Tencent(_) => e2e::Side::Tencent.throttle_code(),
+            Sim::Netease(_) => e2e::Side::Netease.throttle_code(),
         }
     }
 
