@@ -16,8 +16,8 @@ WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
-    cargo build --release --locked -p chatgroup-operator --bin chatgroup-operator \
-    && install -D -m 0755 target/release/chatgroup-operator /out/chatgroup-operator
+    cargo build --profile dist --locked -p chatgroup-operator --bin chatgroup-operator \
+    && install -D -m 0755 target/dist/chatgroup-operator /out/chatgroup-operator
 
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /out/chatgroup-operator /chatgroup-operator
