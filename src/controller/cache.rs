@@ -177,12 +177,7 @@ mod tests {
                 })
             };
             assert_eq!(recorded(after), recorded(before), "{name}: status");
-            let stalled = |g: &ChatGroup| {
-                let conditions = g.status.as_ref().map(|s| s.conditions.as_slice());
-                conditions
-                    .and_then(|c| conditions::find(c, STALLED))
-                    .is_some_and(|c| c.status == "True")
-            };
+            let stalled = crate::metrics::is_stalled;
             assert_eq!(stalled(&kept), stalled(group), "{name}: stalled");
             assert_eq!(
                 Lifecycle::of(kept.status.as_ref()),
@@ -256,7 +251,7 @@ mod tests {
                         let group = ChatGroup::test().named("g").with_status(status).build();
                         let kept = slimmed(&group);
                         let state = |g: &ChatGroup| Lifecycle::of(g.status.as_ref());
-                        let stall = |g: &ChatGroup| crate::metrics::is_stalled(g);
+                        let stall = crate::metrics::is_stalled;
                         let case = (ready, synced, stalled, disbanded);
                         assert_eq!(state(&kept), state(&group), "{case:?}");
                         assert_eq!(stall(&kept), stall(&group), "{case:?}");

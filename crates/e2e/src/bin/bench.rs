@@ -97,9 +97,9 @@ struct Phases {
 
 impl Phases {
     fn of(calls: &[Instant], started: Instant, elapsed: Duration) -> Option<Phases> {
-        let (first, last) = (*calls.iter().min()?, *calls.iter().max()?);
         let mut sorted = calls.to_vec();
         sorted.sort();
+        let (first, last) = (*sorted.first()?, *sorted.last()?);
         let mut busiest_second = 0;
         let mut from = 0;
         for (to, at) in sorted.iter().enumerate() {
